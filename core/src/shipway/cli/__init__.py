@@ -1,0 +1,73 @@
+"""The ``shipway`` command line. Commands import their heavy dependencies when they
+run, so ``shipway --help`` stays fast."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+
+import click
+
+from shipway._version import __version__
+from shipway.cli._deployment import deployment_group
+from shipway.cli._infra import infra_group
+from shipway.cli._options import debug_option, state
+from shipway.cli._plugins import plugins_command
+from shipway.cli._run import run_command
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="shipway")
+@debug_option
+def cli() -> None:
+    """Run Python flows on pluggable infrastructure, selected by name."""
+
+
+cli.add_command(run_command)
+cli.add_command(deployment_group)
+cli.add_command(infra_group)
+cli.add_command(plugins_command)
+
+
+def _configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("shipway: %(levelname)s: %(message)s"))
+    root = logging.getLogger("shipway")
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if state.debug else logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI: user mistakes become one message and a non-zero exit."""
+    from shipway.cli._console import error
+
+    _configure_logging()
+    try:
+        cli.main(args=argv, prog_name="shipway", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        error("aborted")
+        sys.exit(130)
+    except Exception as exc:
+        from shipway.errors import ShipwayError
+
+        if state.debug:
+            traceback.print_exc()
+        if isinstance(exc, ShipwayError):
+            error(str(exc))
+            sys.exit(exc.exit_code)
+        error(
+            f"unexpected {type(exc).__name__}: {exc}\n"
+            "This is a bug in shipway or a plugin; run again with --debug for the traceback."
+        )
+        sys.exit(1)
+    except KeyboardInterrupt:
+        error("interrupted")
+        sys.exit(130)

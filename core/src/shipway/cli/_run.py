@@ -1,0 +1,89 @@
+"""``shipway run``: run a deployment now, in the foreground."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from shipway.cli._options import (
+    debug_option,
+    file_option,
+    parse_parameters,
+    run_input_options,
+)
+
+EXIT_CANCELLED = 130
+
+
+def exit_status_for(code: int) -> int:
+    """A flow's status as a shell exit status: signals become 128+N."""
+    if code < 0:
+        return 128 - code
+    return code if code < 256 else 1
+
+
+@click.command("run")
+@click.argument("name")
+@file_option
+@run_input_options
+@click.option(
+    "--grace",
+    "grace_seconds",
+    type=click.IntRange(min=0),
+    default=30,
+    show_default=True,
+    help="Seconds a run gets to stop after Ctrl-C before it is killed.",
+)
+@debug_option
+def run_command(
+    name: str,
+    file: str | None,
+    params: tuple[str, ...],
+    params_json: str | None,
+    overrides: tuple[str, ...],
+    grace_seconds: int,
+) -> None:
+    """Run deployment NAME now on its infrastructure and stream its output.
+
+    Exits 0 when the flow succeeded, the flow's status when it failed, 3 when it
+    could not start and 130 when stopped with Ctrl-C.
+    """
+    import anyio
+
+    from shipway.cli._console import status
+    from shipway.deployments import load_deployment_file, parse_override_args
+    from shipway.runner import prepare_run, run_job
+    from shipway.states import State, StateType
+
+    parameters = parse_parameters(params, params_json)
+    source = load_deployment_file(file)
+    prepared = prepare_run(
+        source, name, parameters=parameters, overrides=parse_override_args(overrides)
+    )
+    job = prepared.job
+
+    def show(state: State) -> None:
+        if state.type is StateType.RUNNING:
+            status(
+                f"Flow run {job.flow_run_id} of deployment {job.deployment_name!r} "
+                f"({job.flow_name}) running on {prepared.infrastructure.type} "
+                f"as {state.identifier}",
+                dim=True,
+            )
+        elif state.type is StateType.CANCELLING:
+            status(f"Stopping flow run {job.flow_run_id}: {state.message}", fg="yellow")
+
+    outcome = anyio.run(
+        lambda: run_job(
+            prepared.infrastructure, job, grace_seconds=grace_seconds, on_state=show
+        )
+    )
+    final = outcome.state
+    colour = {StateType.COMPLETED: "green", StateType.CANCELLED: "yellow"}.get(final.type, "red")
+    detail = "" if final.type is StateType.COMPLETED else f": {final.message}"
+    status(f"Flow run {job.flow_run_id} {final.name}{detail}", fg=colour)
+    if final.type is StateType.CANCELLED:
+        sys.exit(EXIT_CANCELLED)
+    if outcome.result is not None and not outcome.result.succeeded:
+        sys.exit(exit_status_for(outcome.result.status_code))

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from shipway.flows import Flow
+from shipway.infrastructure import Infrastructure
+
+__all__ = ["Deployment", "collect_deployments"]
+
+_collector: contextvars.ContextVar[list[Deployment] | None] = contextvars.ContextVar(
+    "shipway_deployment_collector", default=None
+)
+
+
+@contextlib.contextmanager
+def collect_deployments() -> Iterator[list[Deployment]]:
+    """Gather every Deployment created inside the block, assigned to a name or not,
+    so a file written as ``Deployment(name=..., flow=..., infrastructure=...)`` works."""
+    found: list[Deployment] = []
+    token = _collector.set(found)
+    try:
+        yield found
+    finally:
+        _collector.reset(token)
+
+
+def _entrypoint_of(flow: Flow[..., Any]) -> str:
+    fn = flow.fn
+    module = getattr(fn, "__module__", None)
+    if module and module != "__main__":
+        return f"{module}:{fn.__qualname__}"
+    return f"{fn.__code__.co_filename}:{fn.__qualname__}"
+
+
+class Deployment(BaseModel):
+    """A named, reusable way to run a flow: which flow, with what parameters, where.
+
+    ``infrastructure`` is an :class:`Infrastructure` instance, a type name
+    (``"process"``), the name of a block from the file's ``infrastructure:`` section,
+    or a mapping with a ``type`` key. ``overrides`` are applied on top of it.
+    """
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    name: str = Field(min_length=1, description="The name `shipway run NAME` selects.")
+    flow: str = Field(
+        description="The flow's entrypoint, 'path/to/file.py:function' or 'package.module:function' "
+        "(in Python, the @flow function itself).",
+    )
+    parameters: dict[str, Any] = Field(default_factory=dict, description="Default parameters.")
+    infrastructure: Any = Field(
+        default="process",
+        description="A type name, a block name from this file, a mapping with 'type', "
+        "or an Infrastructure instance.",
+    )
+    overrides: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Fields set on top of the infrastructure; env and labels merge key by key.",
+    )
+    tags: list[str] = Field(default_factory=list)
+    description: str | None = None
+    version: str | None = None
+    path: str | None = Field(
+        default=None,
+        description="The project directory entrypoints are relative to; "
+        "default: the directory of the file defining the deployment.",
+    )
+
+    _flow_object: Flow[..., Any] | None = PrivateAttr(default=None)
+
+    @field_validator("flow", mode="before")
+    @classmethod
+    def _flow_to_entrypoint(cls, value: Any) -> Any:
+        if isinstance(value, Flow):
+            return _entrypoint_of(value)
+        if callable(value) and hasattr(value, "__code__"):
+            return _entrypoint_of(Flow(value))
+        return value
+
+    @field_validator("flow")
+    @classmethod
+    def _entrypoint_has_function(cls, value: str) -> str:
+        target, sep, attribute = value.rpartition(":")
+        if not sep or not target or not attribute:
+            raise ValueError(
+                "must look like 'path/to/file.py:function' or 'package.module:function'"
+            )
+        return value
+
+    @field_validator("infrastructure", mode="before")
+    @classmethod
+    def _infrastructure_shape(cls, value: Any) -> Any:
+        if isinstance(value, (Infrastructure, str)):
+            return value
+        if isinstance(value, dict):
+            if not isinstance(value.get("type"), str):
+                raise ValueError("an inline infrastructure mapping needs a 'type' (e.g. process)")
+            return value
+        raise ValueError(
+            "must be a type name, a block name, a mapping with 'type', "
+            f"or an Infrastructure instance, not {type(value).__name__}"
+        )
+
+    def __init__(self, /, **data: Any) -> None:
+        flow = data.get("flow")
+        super().__init__(**data)
+        if isinstance(flow, Flow):
+            self._flow_object = flow
+        found = _collector.get()
+        if found is not None:
+            found.append(self)
+
+    @property
+    def entrypoint(self) -> str:
+        return self.flow
+
+    @property
+    def flow_name(self) -> str:
+        if self._flow_object is not None:
+            return self._flow_object.name
+        return self.flow.rpartition(":")[2].rpartition(".")[2]
+
+    def infrastructure_label(self) -> str:
+        """How the infrastructure is named in listings: the type, block or class."""
+        value = self.infrastructure
+        if isinstance(value, Infrastructure):
+            return value.type
+        if isinstance(value, dict):
+            return str(value.get("type"))
+        return str(value)

@@ -1,0 +1,95 @@
+"""Turn a deployment's ``infrastructure`` (instance, type name, block name or mapping)
+plus its overrides into one validated Infrastructure instance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from shipway.deployments._files import DeploymentFile
+from shipway.deployments._model import Deployment
+from shipway.deployments._overrides import merge_overrides
+from shipway.deployments._validation import config_error_from_validation
+from shipway.errors import ConfigError
+from shipway.infrastructure import Infrastructure
+from shipway.plugins import PluginRegistry, UnknownInfrastructureType, get_registry
+
+__all__ = ["resolve_infrastructure"]
+
+Loc = tuple[str | int, ...]
+
+
+def resolve_infrastructure(
+    deployment: Deployment,
+    source: DeploymentFile,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    registry: PluginRegistry | None = None,
+) -> Infrastructure:
+    """Resolve and validate. Only the plugin for the needed type is loaded."""
+    registry = registry or get_registry()
+    index = source.index_of(deployment.name)
+    spec = deployment.infrastructure
+    where: Loc
+    if isinstance(spec, Infrastructure):
+        cls: type[Infrastructure] = type(spec)
+        data = {"type": spec.type, **spec.model_dump(exclude_unset=True)}
+        where = ("deployments", index, "infrastructure")
+    elif isinstance(spec, str) and spec in source.blocks:
+        data = dict(source.blocks[spec])
+        where = ("infrastructure", spec)
+        cls = _resolve_type(registry, str(data["type"]), source, (*where, "type"))
+    elif isinstance(spec, str):
+        data = {"type": spec}
+        where = ("deployments", index, "infrastructure")
+        cls = _resolve_type(registry, spec, source, where)
+    else:
+        data = dict(spec)
+        where = ("deployments", index, "infrastructure")
+        cls = _resolve_type(registry, str(data["type"]), source, (*where, "type"))
+
+    merged = merge_overrides(data, deployment.overrides, overrides or {})
+    merged["type"] = cls.type_name()  # overrides cannot switch the type
+    try:
+        return cls.model_validate(merged)
+    except ValidationError as exc:
+        raise config_error_from_validation(
+            exc,
+            what=f"infrastructure for deployment {deployment.name!r} ({cls.type_name()})",
+            prefix=where,
+            locate=lambda loc: _locate_field(source, deployment, index, loc, where, overrides or {}),
+            model=cls,
+        ) from exc
+
+
+def _resolve_type(
+    registry: PluginRegistry, type_name: str, source: DeploymentFile, where: Loc
+) -> type[Infrastructure]:
+    try:
+        return registry.resolve(type_name)
+    except UnknownInfrastructureType as exc:
+        error = UnknownInfrastructureType(type_name, exc.installed, blocks=list(source.blocks))
+        raise ConfigError(error.message, location=source.locate(where), hint=error.hint) from exc
+
+
+def _locate_field(
+    source: DeploymentFile,
+    deployment: Deployment,
+    index: int,
+    loc: Loc,
+    where: Loc,
+    cli_overrides: Mapping[str, Any],
+) -> str:
+    """A bad field may come from the block, the deployment's overrides or the command line:
+    point at whichever of them set it."""
+    field = loc[len(where):]
+    if field and field[0] in cli_overrides:
+        return "--override"
+    if field and field[0] in deployment.overrides:
+        return source.locate(("deployments", index, "overrides", *field))
+    located = source.locate(loc)
+    return located if located != source.display else source.locate(("deployments", index))
+
+

@@ -1,0 +1,62 @@
+"""Read YAML and remember the line of every key, so errors can say where."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from shipway.errors import ConfigError
+
+__all__ = ["Locations", "load_yaml"]
+
+Loc = tuple[str | int, ...]
+
+
+class Locations:
+    """Maps a path into the data (``("deployments", 1, "infrastructure")``) to ``file:line``."""
+
+    def __init__(self, file: str, lines: dict[Loc, int] | None = None) -> None:
+        self.file = file
+        self._lines = lines or {}
+
+    def __call__(self, loc: Loc = ()) -> str:
+        """The closest known line for ``loc``: a field missing in the file points at its parent."""
+        loc = tuple(loc)
+        while loc:
+            if loc in self._lines:
+                return f"{self.file}:{self._lines[loc]}"
+            loc = loc[:-1]
+        return self.file
+
+
+def _record(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
+    lines.setdefault(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
+            lines[(*loc, key)] = key_node.start_mark.line + 1
+            _record(value_node, (*loc, key), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record(item, (*loc, index), lines)
+
+
+def load_yaml(path: Path, display: str) -> tuple[Any, Locations]:
+    """Parse ``path``; malformed YAML is a :class:`ConfigError` with file and line."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f"{display}:{mark.line + 1}:{mark.column + 1}" if mark else display
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        detail = f"{problem} ({context})" if context else problem
+        raise ConfigError(f"invalid YAML: {detail}", location=where) from exc
+    lines: dict[Loc, int] = {}
+    if node is not None:
+        _record(node, (), lines)
+    return data, Locations(display, lines)

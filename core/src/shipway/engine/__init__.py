@@ -1,0 +1,116 @@
+"""The engine: the process every infrastructure starts to run one flow run.
+
+``python -m shipway.engine`` reads the job from ``SHIPWAY_FLOW_RUN``, imports the
+flow, validates its parameters, runs it and exits with one of the codes below. It
+never talks to a database; the infrastructure reports the exit code upwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import signal
+import sys
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+
+from shipway.entrypoints import FlowImportError, load_flow
+from shipway.errors import ShipwayError
+from shipway.jobs import Job, JobFormatError
+
+__all__ = [
+    "EXIT_CANNOT_START",
+    "EXIT_COMPLETED",
+    "EXIT_FLOW_FAILED",
+    "EXIT_TERMINATED",
+    "run_job",
+]
+
+EXIT_COMPLETED = 0
+"""The flow returned."""
+EXIT_FLOW_FAILED = 1
+"""The flow raised; its traceback was printed."""
+EXIT_CANNOT_START = 3
+"""The run never started: bad job, entrypoint not found, parameters not matching."""
+EXIT_TERMINATED = 143
+"""SIGTERM arrived (a kill); the flow's ``finally`` blocks ran first."""
+
+_SHIPWAY_DIR = str(Path(__file__).resolve().parent.parent)
+
+
+class Terminated(BaseException):
+    """Raised inside the flow on SIGTERM so its cleanup runs; not an ``Exception``."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(f"received signal {signal.Signals(signum).name}")
+
+
+def _say(message: str) -> None:
+    print(f"shipway.engine: {message}", file=sys.stderr, flush=True)
+
+
+def _user_traceback(exc: BaseException) -> TracebackType | None:
+    """Drop shipway's own frames from the top so the user sees their code first."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_SHIPWAY_DIR):
+        tb = tb.tb_next
+    return tb or exc.__traceback__
+
+
+def _print_user_error(exc: BaseException) -> None:
+    exc = exc.with_traceback(_user_traceback(exc))
+    traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    sys.stderr.flush()
+
+
+def run_job(job: Job) -> int:
+    """Run one job in this process and return the engine's exit code."""
+    try:
+        flow = load_flow(job.entrypoint, job.working_dir)
+        parameters = flow.validate_parameters(job.parameters)
+    except ShipwayError as exc:
+        _say(f"cannot start flow run {job.flow_run_id}: {exc}")
+        return EXIT_CANNOT_START
+    except FlowImportError as exc:
+        cause = exc.__cause__ or exc
+        _print_user_error(cause)
+        _say(f"cannot start flow run {job.flow_run_id}: {exc}")
+        return EXIT_CANNOT_START
+
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        result: Any = flow(**parameters)
+        if inspect.isawaitable(result):
+            asyncio.run(_await(result))
+    except Terminated as exc:
+        _say(f"flow run {job.flow_run_id} stopped: {exc}")
+        return EXIT_TERMINATED
+    except (Exception, KeyboardInterrupt) as exc:
+        _print_user_error(exc)
+        _say(f"flow {flow.name!r} failed: {type(exc).__name__}: {exc}")
+        return EXIT_FLOW_FAILED
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if code != 0:
+            _say(f"flow {flow.name!r} called sys.exit({exc.code!r})")
+        return code
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return EXIT_COMPLETED
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def main(environ: Mapping[str, str] | None = None) -> int:
+    try:
+        job = Job.from_environment(environ)
+    except JobFormatError as exc:
+        _say(f"cannot start: {exc}")
+        return EXIT_CANNOT_START
+    return run_job(job)

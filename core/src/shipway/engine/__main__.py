@@ -1,0 +1,5 @@
+import sys
+
+from shipway.engine import main
+
+sys.exit(main())

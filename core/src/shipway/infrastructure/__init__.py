@@ -1,0 +1,57 @@
+"""The infrastructure contract, and every name a plugin author needs from the core.
+
+Plugin classes are also importable here (``from shipway.infrastructure import
+Process``): the name is resolved through the plugin registry, so it works exactly
+when the plugin that provides it is installed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipway.infrastructure._base import ENGINE_MODULE, Infrastructure, mask_secrets
+from shipway.infrastructure._errors import (
+    InfrastructureError,
+    InfrastructureNotAvailable,
+    InfrastructureNotFound,
+)
+from shipway.infrastructure._hooks import JobAdditions
+from shipway.infrastructure._output import (
+    LineSplitter,
+    OutputSink,
+    StreamName,
+    TerminalSink,
+    current_output_sink,
+    output_sink,
+)
+from shipway.infrastructure._result import InfrastructureResult, describe_exit_code
+from shipway.jobs import JOB_ENV_VAR, Job
+
+__all__ = [
+    "ENGINE_MODULE",
+    "JOB_ENV_VAR",
+    "Infrastructure",
+    "InfrastructureError",
+    "InfrastructureNotAvailable",
+    "InfrastructureNotFound",
+    "InfrastructureResult",
+    "Job",
+    "JobAdditions",
+    "LineSplitter",
+    "OutputSink",
+    "StreamName",
+    "TerminalSink",
+    "current_output_sink",
+    "describe_exit_code",
+    "mask_secrets",
+    "output_sink",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Resolve plugin classes (``Process``, ``DockerContainer``...) through the registry."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    from shipway.plugins import get_registry
+
+    return get_registry().infrastructure_class_by_class_name(name)

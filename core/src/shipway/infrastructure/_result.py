@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import dataclasses
+import signal
+
+__all__ = ["InfrastructureResult", "describe_exit_code"]
+
+# Kept in step with shipway.engine's EXIT_* constants; not imported from there so
+# that this module stays importable by plugins without loading the engine.
+_ENGINE_CODES = {
+    0: "completed",
+    1: "the flow raised an exception (its traceback is above)",
+    3: "the flow run could not start (the reason is above)",
+}
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def describe_exit_code(code: int) -> str:
+    """Explain an exit status, including signal deaths (``-9`` or ``137``)."""
+    if code in _ENGINE_CODES:
+        return _ENGINE_CODES[code]
+    signum = -code if code < 0 else code - 128 if 128 < code < 160 else None
+    if signum == signal.SIGKILL:
+        return f"killed by SIGKILL (exit {code}): stopped by force, often for running out of memory"
+    if signum == signal.SIGTERM:
+        return f"terminated by SIGTERM (exit {code}): stopped on request"
+    if signum is not None:
+        return f"killed by {_signal_name(signum)} (exit {code})"
+    return f"exited with status {code}"
+
+
+@dataclasses.dataclass(frozen=True)
+class InfrastructureResult:
+    """How a run ended on its infrastructure.
+
+    ``status_code`` is the engine's exit status (negative for a signal, as
+    ``subprocess`` reports it); ``reason`` is the infrastructure's own diagnosis
+    when it has one ("OOMKilled", "image pull failed").
+    """
+
+    identifier: str
+    status_code: int
+    reason: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code == 0
+
+    def __bool__(self) -> bool:
+        return self.succeeded
+
+    def describe(self) -> str:
+        text = describe_exit_code(self.status_code)
+        return f"{text}; {self.reason}" if self.reason else text

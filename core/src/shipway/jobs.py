@@ -1,0 +1,94 @@
+"""The job: what one flow run executes, and how it is handed to the engine.
+
+Every infrastructure starts the same command (``python -m shipway.engine``) and
+passes the job in the ``SHIPWAY_FLOW_RUN`` environment variable as JSON. This module
+is deliberately free of heavy imports: the engine parses the job on every run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["JOB_ENV_VAR", "Job", "JobFormatError"]
+
+JOB_ENV_VAR = "SHIPWAY_FLOW_RUN"
+"""The environment variable that carries the job from the infrastructure to the engine."""
+
+
+class JobFormatError(ValueError):
+    """The hand-over could not be read: missing, not JSON, or missing fields."""
+
+
+def _new_flow_run_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """What to run: a flow entrypoint, its parameters and where to resolve it.
+
+    ``working_dir`` is the project directory: relative file entrypoints resolve
+    against it and it goes first on ``sys.path``, so a flow can import its siblings.
+    An infrastructure that runs elsewhere (a container) may replace it with
+    :meth:`replace`. Unknown keys in the hand-over are ignored, so an older engine
+    in an image keeps accepting jobs from a newer ``shipway``.
+    """
+
+    entrypoint: str
+    parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    flow_run_id: str = dataclasses.field(default_factory=_new_flow_run_id)
+    flow_name: str = ""
+    deployment_name: str | None = None
+    working_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.flow_name:
+            object.__setattr__(self, "flow_name", self.entrypoint.rpartition(":")[2])
+        object.__setattr__(self, "parameters", dict(self.parameters))
+        for key, value in self.parameters.items():
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError) as exc:
+                raise JobFormatError(
+                    f"parameter {key!r} cannot be handed to the flow run: {exc}. "
+                    "Parameters must be JSON values (strings, numbers, booleans, null, "
+                    "lists and mappings of those)."
+                ) from None
+
+    def replace(self, **changes: Any) -> Job:
+        """A copy with some fields changed (for example ``working_dir`` in a container)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Job:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise JobFormatError(f"{JOB_ENV_VAR} is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise JobFormatError(f"{JOB_ENV_VAR} must be a JSON object")
+        known = {field.name for field in dataclasses.fields(cls)}
+        if "entrypoint" not in data:
+            raise JobFormatError(f"{JOB_ENV_VAR} has no 'entrypoint'")
+        if not isinstance(data.get("parameters", {}), dict):
+            raise JobFormatError(f"{JOB_ENV_VAR} 'parameters' must be a JSON object")
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Job:
+        environ = os.environ if environ is None else environ
+        text = environ.get(JOB_ENV_VAR)
+        if not text:
+            raise JobFormatError(
+                f"{JOB_ENV_VAR} is not set. The engine is started by an infrastructure "
+                "plugin, which passes the job there; run flows with `shipway run`."
+            )
+        return cls.from_json(text)

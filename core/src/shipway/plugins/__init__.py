@@ -1,0 +1,58 @@
+"""Discovery and resolution of plugins (entry-point groups ``shipway.infrastructure``
+and ``shipway.plugins``), with one registry per process."""
+
+from __future__ import annotations
+
+from shipway.plugins._discovery import (
+    INFRASTRUCTURE_GROUP,
+    OBSERVER_GROUP,
+    PluginSource,
+    find_plugin_sources,
+)
+from shipway.plugins._errors import (
+    FIRST_PARTY_PLUGINS,
+    PluginBlockedError,
+    PluginCollisionError,
+    PluginError,
+    PluginLoadError,
+    PluginNotInstalled,
+    UnknownInfrastructureType,
+)
+from shipway.plugins._policy import PluginPolicy
+from shipway.plugins._registry import PluginInfo, PluginRegistry, PluginStatus
+
+__all__ = [
+    "FIRST_PARTY_PLUGINS",
+    "INFRASTRUCTURE_GROUP",
+    "OBSERVER_GROUP",
+    "PluginBlockedError",
+    "PluginCollisionError",
+    "PluginError",
+    "PluginInfo",
+    "PluginLoadError",
+    "PluginNotInstalled",
+    "PluginPolicy",
+    "PluginRegistry",
+    "PluginSource",
+    "PluginStatus",
+    "UnknownInfrastructureType",
+    "find_plugin_sources",
+    "get_registry",
+    "reset_registry",
+]
+
+_registry: PluginRegistry | None = None
+
+
+def get_registry() -> PluginRegistry:
+    """The process-wide registry, created on first use with the environment's policy."""
+    global _registry
+    if _registry is None:
+        _registry = PluginRegistry()
+    return _registry
+
+
+def reset_registry() -> None:
+    """Forget loaded plugins (tests; after changing SHIPWAY_PLUGINS_* variables)."""
+    global _registry
+    _registry = None

@@ -1,0 +1,55 @@
+"""Find plugins through entry points without importing them."""
+
+from __future__ import annotations
+
+import dataclasses
+from importlib.metadata import EntryPoint, entry_points
+
+__all__ = ["INFRASTRUCTURE_GROUP", "OBSERVER_GROUP", "PluginSource", "find_plugin_sources"]
+
+INFRASTRUCTURE_GROUP = "shipway.infrastructure"
+"""Entry point name = infrastructure type name; value = the module with the hookimpls."""
+
+OBSERVER_GROUP = "shipway.plugins"
+"""Plugins that only observe (state changes, submissions); all are loaded for a run."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginSource:
+    """One entry point, with the distribution that declared it."""
+
+    name: str
+    group: str
+    module: str
+    distribution: str
+    version: str
+    entry_point: EntryPoint = dataclasses.field(compare=False, repr=False)
+
+    @property
+    def origin(self) -> str:
+        return f"{self.distribution} {self.version}, module {self.module}"
+
+
+def find_plugin_sources(group: str, name: str | None = None) -> list[PluginSource]:
+    """Entry points of ``group`` (only ``name`` if given), de-duplicated, sorted by name."""
+    selected = entry_points(group=group, name=name) if name else entry_points(group=group)
+    seen: set[tuple[str, str, str]] = set()
+    sources: list[PluginSource] = []
+    for ep in selected:
+        dist = ep.dist
+        dist_name = dist.name if dist is not None else "<unknown distribution>"
+        key = (ep.name, dist_name.lower().replace("_", "-"), ep.value)
+        if key in seen:  # the same distribution found twice on sys.path
+            continue
+        seen.add(key)
+        sources.append(
+            PluginSource(
+                name=ep.name,
+                group=group,
+                module=ep.value,
+                distribution=dist_name,
+                version=dist.version if dist is not None else "?",
+                entry_point=ep,
+            )
+        )
+    return sorted(sources, key=lambda source: (source.name, source.distribution))

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from shipway.errors import ShipwayError
+
+__all__ = [
+    "FIRST_PARTY_PLUGINS",
+    "PluginBlockedError",
+    "PluginCollisionError",
+    "PluginError",
+    "PluginLoadError",
+    "PluginNotInstalled",
+    "UnknownInfrastructureType",
+    "install_hint",
+]
+
+#: Type name -> (distribution, class name) of the plugins the shipway project ships.
+#: Only used to tell users what to install; the core never imports these packages.
+FIRST_PARTY_PLUGINS: dict[str, tuple[str, str]] = {
+    "process": ("shipway-process", "Process"),
+    "docker-container": ("shipway-docker", "DockerContainer"),
+    "kubernetes-job": ("shipway-kubernetes", "KubernetesJob"),
+}
+
+
+def install_hint(type_name: str) -> str | None:
+    known = FIRST_PARTY_PLUGINS.get(type_name)
+    if known is None:
+        return None
+    return f"'{type_name}' is provided by {known[0]}. Install it with: pip install {known[0]}"
+
+
+class PluginError(ShipwayError):
+    """A plugin could not provide what was asked of it."""
+
+
+class UnknownInfrastructureType(PluginError):
+    def __init__(self, name: str, installed: Sequence[str], *, blocks: Sequence[str] = ()) -> None:
+        self.name = name
+        self.installed = list(installed)
+        self.blocks = list(blocks)
+        lines = [f"unknown infrastructure {name!r}."]
+        if blocks:
+            lines.append(f"Infrastructure blocks defined in the file: {', '.join(blocks)}.")
+        lines.append(
+            f"Installed infrastructure types: {', '.join(installed)}."
+            if installed
+            else "No infrastructure plugin is installed."
+        )
+        hint = install_hint(name) or (
+            "Pick one of the names above, or install the plugin that provides it "
+            "(`shipway plugins` lists what is installed)."
+        )
+        super().__init__(" ".join(lines), hint=hint)
+
+
+class PluginCollisionError(PluginError):
+    def __init__(self, name: str, claimants: Iterable[str]) -> None:
+        self.name = name
+        self.claimants = sorted(claimants)
+        super().__init__(
+            f"infrastructure type {name!r} is claimed by more than one distribution: "
+            f"{' and '.join(self.claimants)}.",
+            hint="Uninstall one of them, or block one with SHIPWAY_PLUGINS_BLOCK=<distribution>.",
+        )
+
+
+class PluginLoadError(PluginError):
+    def __init__(self, name: str, origin: str, exc: BaseException | str) -> None:
+        self.name = name
+        self.reason = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+        super().__init__(
+            f"plugin {name!r} ({origin}) failed to load: {self.reason}",
+            hint="Reinstall or upgrade that plugin, block it with SHIPWAY_PLUGINS_BLOCK, "
+            "or run with --debug for the traceback.",
+        )
+
+
+class PluginBlockedError(PluginError):
+    pass
+
+
+class PluginNotInstalled(ImportError):
+    """``from shipway.infrastructure import X`` where no installed plugin provides X."""

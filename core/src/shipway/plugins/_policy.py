@@ -1,0 +1,57 @@
+"""Which plugins may load, decided by environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+
+from shipway.plugins._discovery import PluginSource
+
+__all__ = ["PluginPolicy"]
+
+DISABLE_VAR = "SHIPWAY_DISABLE_PLUGINS"
+ALLOW_VAR = "SHIPWAY_PLUGINS_ALLOW"
+BLOCK_VAR = "SHIPWAY_PLUGINS_BLOCK"
+STRICT_VAR = "SHIPWAY_PLUGINS_STRICT"
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _names(value: str | None) -> frozenset[str]:
+    return frozenset(part.strip().lower() for part in (value or "").split(",") if part.strip())
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginPolicy:
+    """``SHIPWAY_DISABLE_PLUGINS=1`` loads no entry-point plugin at all (the kill switch);
+    ``SHIPWAY_PLUGINS_ALLOW`` / ``SHIPWAY_PLUGINS_BLOCK`` take comma-separated type or
+    distribution names; ``SHIPWAY_PLUGINS_STRICT=1`` turns every load failure into an error
+    (for plugin development)."""
+
+    disabled: bool = False
+    allow: frozenset[str] | None = None
+    block: frozenset[str] = frozenset()
+    strict: bool = False
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> PluginPolicy:
+        env = os.environ if environ is None else environ
+        allow = _names(env.get(ALLOW_VAR))
+        return cls(
+            disabled=env.get(DISABLE_VAR, "").strip().lower() in _TRUE,
+            allow=allow or None,
+            block=_names(env.get(BLOCK_VAR)),
+            strict=env.get(STRICT_VAR, "").strip().lower() in _TRUE,
+        )
+
+    def blocked_reason(self, source: PluginSource) -> str | None:
+        """Why ``source`` may not load, or ``None`` if it may."""
+        keys = {source.name.lower(), source.distribution.lower().replace("_", "-")}
+        if self.disabled:
+            return f"all plugins are disabled by {DISABLE_VAR}"
+        if keys & self.block:
+            return f"blocked by {BLOCK_VAR}"
+        if self.allow is not None and not keys & self.allow:
+            return f"not in {ALLOW_VAR}"
+        return None

@@ -1,0 +1,332 @@
+"""The plugin registry: loads plugins by name, owns the collision policy, and is
+the typed façade over the hooks (core code never calls ``pm.hook.*`` itself)."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import inspect
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from shipway import hookspecs
+from shipway._markers import PROJECT_NAME
+from shipway.plugins._discovery import (
+    INFRASTRUCTURE_GROUP,
+    OBSERVER_GROUP,
+    PluginSource,
+    find_plugin_sources,
+)
+from shipway.plugins._errors import (
+    FIRST_PARTY_PLUGINS,
+    PluginBlockedError,
+    PluginCollisionError,
+    PluginError,
+    PluginLoadError,
+    PluginNotInstalled,
+    UnknownInfrastructureType,
+)
+from shipway.plugins._policy import DISABLE_VAR, PluginPolicy
+
+if TYPE_CHECKING:
+    from shipway.infrastructure import Infrastructure, JobAdditions
+    from shipway.jobs import Job
+    from shipway.states import State
+
+__all__ = ["PluginInfo", "PluginRegistry", "PluginStatus"]
+
+logger = logging.getLogger("shipway.plugins")
+
+
+class PluginStatus(str, enum.Enum):
+    LOADED = "loaded"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginInfo:
+    """One row of ``shipway plugins``."""
+
+    name: str
+    kind: str  # "infrastructure" or "observer"
+    distribution: str
+    version: str
+    module: str
+    status: PluginStatus
+    error: str | None = None
+    hooks: tuple[str, ...] = ()
+    class_name: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["status"] = self.status.value
+        data["hooks"] = list(self.hooks)
+        return data
+
+
+class _PluginManager(pluggy.PluginManager):
+    """Treats undecorated ``shipway_*`` functions as hook implementations too, so a
+    misspelled hook name is caught by ``check_pending`` instead of never running."""
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is None and name.startswith("shipway_"):
+            method = getattr(plugin, name, None)
+            if inspect.isroutine(method):
+                return {}
+        return opts
+
+
+class PluginRegistry:
+    """Resolve infrastructure type names to classes, list plugins, and call hooks."""
+
+    def __init__(self, policy: PluginPolicy | None = None) -> None:
+        self.policy = policy or PluginPolicy.from_environment()
+        self._pm = _PluginManager(PROJECT_NAME)
+        self._pm.add_hookspecs(hookspecs)
+        self._types: dict[str, type[Infrastructure]] = {}
+        self._type_origin: dict[str, str] = {}
+        self._loaded_sources: dict[PluginSource, object] = {}
+        self._observers_loaded = False
+
+    # -- registration --------------------------------------------------------------
+
+    def register(self, plugin: object, name: str | None = None) -> None:
+        """Register a plugin object in-process (tests, embedding); entry points not needed."""
+        self._register(plugin, name, origin=f"registered in-process as {name or plugin!r}")
+
+    def _register(self, plugin: object, name: str | None, origin: str) -> None:
+        try:
+            self._pm.register(plugin, name=name)
+            self._pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            if self._pm.is_registered(plugin):
+                self._pm.unregister(plugin)
+            raise PluginLoadError(name or repr(plugin), origin, exc) from exc
+        for cls in self._classes_provided_by(plugin, name or repr(plugin), origin):
+            type_name = cls.type_name()
+            existing = self._types.get(type_name)
+            if existing is not None and existing is not cls:
+                self._pm.unregister(plugin)
+                raise PluginCollisionError(type_name, [self._type_origin[type_name], origin])
+            self._types[type_name] = cls
+            self._type_origin[type_name] = origin
+
+    def _classes_provided_by(
+        self, plugin: object, name: str, origin: str
+    ) -> list[type[Infrastructure]]:
+        from shipway.infrastructure import Infrastructure
+
+        classes: list[type[Infrastructure]] = []
+        for impl in self._pm.hook.shipway_infrastructure_types.get_hookimpls():
+            if impl.plugin is not plugin:
+                continue
+            try:
+                provided = impl.function()
+            except Exception as exc:
+                self._pm.unregister(plugin)
+                raise PluginLoadError(name, origin, exc) from exc
+            for cls in provided or ():
+                if not (isinstance(cls, type) and issubclass(cls, Infrastructure)):
+                    self._pm.unregister(plugin)
+                    raise PluginLoadError(
+                        name, origin,
+                        f"shipway_infrastructure_types returned {cls!r}, "
+                        "which is not an Infrastructure subclass",
+                    )
+                classes.append(cls)
+        return classes
+
+    # -- resolution ----------------------------------------------------------------
+
+    def resolve(self, type_name: str) -> type[Infrastructure]:
+        """The class for ``type_name``, loading only the plugin that declares that name."""
+        if type_name in self._types:
+            return self._types[type_name]
+        if self.policy.disabled:
+            raise PluginBlockedError(
+                f"infrastructure {type_name!r} is not available: plugin loading is "
+                f"disabled by {DISABLE_VAR}.",
+                hint=f"Unset {DISABLE_VAR} to load installed plugins.",
+            )
+        sources = find_plugin_sources(INFRASTRUCTURE_GROUP, type_name)
+        if not sources:
+            raise UnknownInfrastructureType(type_name, self.installed_type_names())
+        return self._load_infrastructure(type_name, sources)
+
+    def _load_infrastructure(
+        self, type_name: str, sources: list[PluginSource]
+    ) -> type[Infrastructure]:
+        distributions = {f"{s.distribution} {s.version}" for s in sources}
+        if len(distributions) > 1:
+            raise PluginCollisionError(type_name, distributions)
+        source = sources[0]
+        reason = self.policy.blocked_reason(source)
+        if reason is not None:
+            raise PluginBlockedError(
+                f"infrastructure {type_name!r} ({source.origin}) is {reason}.",
+                hint="Change the environment variable to allow it.",
+            )
+        self._load_source(source)
+        cls = self._types.get(type_name)
+        if cls is None:
+            offered = sorted(n for n, o in self._type_origin.items() if o == source.origin)
+            raise PluginLoadError(
+                type_name, source.origin,
+                f"its shipway_infrastructure_types returned no class with type {type_name!r}"
+                + (f" (it returned: {', '.join(offered)})" if offered else ""),
+            )
+        return cls
+
+    def _load_source(self, source: PluginSource) -> object:
+        if source in self._loaded_sources:
+            return self._loaded_sources[source]
+        try:
+            plugin = source.entry_point.load()
+        except Exception as exc:
+            raise PluginLoadError(source.name, source.origin, exc) from exc
+        # One module may back several entry points (several type names): register it once.
+        if not self._pm.is_registered(plugin):
+            self._register(plugin, f"{source.group}:{source.name}", source.origin)
+        self._loaded_sources[source] = plugin
+        return plugin
+
+    def installed_type_names(self) -> list[str]:
+        """Names declared by installed plugins, without importing any of them."""
+        names = {s.name for s in find_plugin_sources(INFRASTRUCTURE_GROUP)}
+        return sorted(names | set(self._types))
+
+    def infrastructure_class_by_class_name(self, class_name: str) -> type[Infrastructure]:
+        """Back ``from shipway.infrastructure import Process``: first-party names load only
+        their own plugin; any other class name searches every installed plugin."""
+        for type_name, (distribution, known_class) in FIRST_PARTY_PLUGINS.items():
+            if known_class == class_name:
+                try:
+                    return self.resolve(type_name)
+                except UnknownInfrastructureType:
+                    raise PluginNotInstalled(
+                        f"cannot import name {class_name!r} from 'shipway.infrastructure': "
+                        f"it is provided by the {distribution} plugin, which is not installed. "
+                        f"Install it with: pip install {distribution}",
+                        name=class_name,
+                    ) from None
+        self.list_plugins()
+        for cls in self._types.values():
+            if cls.__name__ == class_name:
+                return cls
+        raise PluginNotInstalled(
+            f"cannot import name {class_name!r} from 'shipway.infrastructure': no installed "
+            "plugin provides it (`shipway plugins` lists what is installed)",
+            name=class_name,
+        )
+
+    # -- listing -------------------------------------------------------------------
+
+    def list_plugins(self) -> list[PluginInfo]:
+        """Every discovered plugin, loading each; failures are reported, not raised
+        (unless the policy is strict)."""
+        infos: list[PluginInfo] = []
+        by_name: dict[str, list[PluginSource]] = defaultdict(list)
+        for source in find_plugin_sources(INFRASTRUCTURE_GROUP):
+            by_name[source.name].append(source)
+        for name, sources in sorted(by_name.items()):
+            for source in sources:
+                load = functools.partial(self._load_infrastructure, name, sources)
+                infos.append(self._inspect(source, load))
+        for source in find_plugin_sources(OBSERVER_GROUP):
+            load_one = functools.partial(self._load_source, source)
+            infos.append(self._inspect(source, load_one, kind="observer"))
+        return infos
+
+    def _inspect(
+        self, source: PluginSource, load: Callable[[], object], kind: str = "infrastructure"
+    ) -> PluginInfo:
+        row = dict(
+            name=source.name, kind=kind, distribution=source.distribution,
+            version=source.version, module=source.module,
+        )
+        reason = self.policy.blocked_reason(source)
+        if reason is not None:
+            return PluginInfo(**row, status=PluginStatus.BLOCKED, error=reason)
+        try:
+            loaded = load()
+        except PluginError as exc:
+            if self.policy.strict:
+                raise
+            error = exc.reason if isinstance(exc, PluginLoadError) else exc.message
+            return PluginInfo(**row, status=PluginStatus.FAILED, error=error)
+        plugin = self._loaded_sources.get(source)
+        hooks = tuple(sorted(c.name for c in self._pm.get_hookcallers(plugin) or ()))
+        class_name = loaded.__name__ if isinstance(loaded, type) else None
+        return PluginInfo(**row, status=PluginStatus.LOADED, hooks=hooks, class_name=class_name)
+
+    # -- the typed hook façade -----------------------------------------------------
+
+    def load_observers(self) -> None:
+        """Load every ``shipway.plugins`` entry point once; a broken one is reported."""
+        if self._observers_loaded:
+            return
+        self._observers_loaded = True
+        for source in find_plugin_sources(OBSERVER_GROUP):
+            if self.policy.blocked_reason(source) is not None:
+                continue
+            try:
+                self._load_source(source)
+            except PluginError as exc:
+                if self.policy.strict:
+                    raise
+                logger.warning("%s", exc.message)
+
+    def infrastructure_types(self) -> dict[str, type[Infrastructure]]:
+        """Every infrastructure class loaded so far, by type name."""
+        return dict(self._types)
+
+    def job_submitting(self, job: Job, infrastructure: Infrastructure) -> JobAdditions:
+        """Merge what every ``shipway_job_submitting`` hook adds (first registered wins)."""
+        from shipway.infrastructure import JobAdditions
+
+        env: dict[str, str] = {}
+        labels: dict[str, str] = {}
+        for added in self._call_each(
+            "shipway_job_submitting", job=job, infrastructure=infrastructure
+        ):
+            if isinstance(added, JobAdditions):
+                env = {**added.env, **env}
+                labels = {**added.labels, **labels}
+        return JobAdditions(env=env, labels=labels)
+
+    def flow_run_state_changed(self, job: Job, state: State) -> None:
+        self._call_each("shipway_flow_run_state_changed", job=job, state=state)
+
+    def _call_each(self, hook_name: str, **kwargs: Any) -> list[Any]:
+        """Call each implementation alone, so one failing observer cannot break a run
+        or silence the others (pluggy would stop at the first exception)."""
+        results: list[Any] = []
+        caller = getattr(self._pm.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):  # registration order
+            try:
+                result = impl.function(*(kwargs[arg] for arg in impl.argnames))
+            except Exception as exc:
+                if self.policy.strict:
+                    raise
+                plugin_name = self._pm.get_name(impl.plugin) or repr(impl.plugin)
+                logger.warning(
+                    "hook %s of plugin %s raised %s: %s (ignored)",
+                    hook_name, plugin_name, type(exc).__name__, exc,
+                )
+                continue
+            if result is not None:
+                results.append(result)
+        return results
+
+    def plugins(self) -> Iterable[tuple[str | None, object]]:
+        return self._pm.list_name_plugin()

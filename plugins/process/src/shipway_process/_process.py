@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import anyio
+from anyio.abc import ByteReceiveStream, TaskStatus
+from pydantic import Field, model_validator
+
+from shipway.infrastructure import (
+    Infrastructure,
+    InfrastructureError,
+    InfrastructureNotAvailable,
+    InfrastructureResult,
+    Job,
+    LineSplitter,
+    StreamName,
+    mask_secrets,
+)
+from shipway_process._groups import ensure_group_leader, stop_group
+
+__all__ = ["Process"]
+
+# When a run is cancelled in-process (not through kill), its group gets this long.
+_CANCEL_GRACE_SECONDS = 10
+
+
+class Process(Infrastructure):
+    """Run the flow as a child process of this machine, in its own process group.
+
+    The identifier is ``hostname:pid``; :meth:`kill` stops the whole group from any
+    process on the same host. POSIX only (Linux, macOS).
+    """
+
+    type: Literal["process"] = "process"
+    stream_output: bool = Field(
+        default=True, description="Stream the run's stdout and stderr as lines arrive."
+    )
+    working_dir: str | None = Field(
+        default=None,
+        description="Directory the process starts in; default: the project directory "
+        "(where the deployment file is).",
+    )
+    python: str | None = Field(
+        default=None,
+        description="Interpreter to run the flow with (path or name on PATH); "
+        "default: the one running shipway.",
+    )
+    virtualenv: str | None = Field(
+        default=None, description="Run with this virtual environment's interpreter (its directory)."
+    )
+    conda_env: str | None = Field(
+        default=None,
+        description="Run inside this conda environment (a name, or a path) via `conda run`.",
+    )
+
+    @model_validator(mode="after")
+    def _one_interpreter(self) -> Process:
+        chosen = [f for f in ("python", "virtualenv", "conda_env") if getattr(self, f)]
+        if len(chosen) > 1:
+            raise ValueError(
+                f"{' and '.join(chosen)} are mutually exclusive: set at most one of "
+                "python, virtualenv, conda_env"
+            )
+        return self
+
+    # -- what to start -------------------------------------------------------------
+
+    def _interpreter(self) -> list[str]:
+        if self.virtualenv:
+            venv = Path(self.virtualenv).expanduser()
+            binary = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+            return [str(binary)]
+        if self.conda_env:
+            flag = "-p" if os.sep in self.conda_env else "-n"
+            return ["conda", "run", "--no-capture-output", flag, self.conda_env, "python"]
+        return [self.python or sys.executable]
+
+    def _command(self) -> list[str]:
+        if self.command:
+            return list(self.command)
+        return [*self._interpreter(), "-m", "shipway.engine"]
+
+    def _cwd(self, job: Job) -> Path:
+        return Path(self.working_dir or job.working_dir or os.getcwd()).expanduser()
+
+    def _environment(self, job: Job, inherited: Mapping[str, str]) -> dict[str, str]:
+        env = dict(inherited)
+        for key, value in self.job_environment(job).items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
+        return env
+
+    def _check_startable(self, job: Job, command: list[str]) -> None:
+        cwd = self._cwd(job)
+        if not cwd.is_dir():
+            raise InfrastructureError(
+                f"working directory {str(cwd)!r} does not exist",
+                hint="Fix 'working_dir' on the process infrastructure, or create the directory.",
+            )
+        if self.virtualenv and not Path(command[0]).exists():
+            raise InfrastructureError(
+                f"virtualenv {self.virtualenv!r} has no interpreter at {command[0]}",
+                hint="Point 'virtualenv' at the environment's directory (the one holding bin/).",
+            )
+        if shutil.which(command[0], path=os.environ.get("PATH")) is None and not Path(
+            command[0]
+        ).exists():
+            what = "conda" if self.conda_env else repr(command[0])
+            raise InfrastructureError(
+                f"cannot start the flow run: {what} not found",
+                hint="Install it or fix 'python' / 'command' on the process infrastructure.",
+            )
+
+    # -- the contract --------------------------------------------------------------
+
+    async def run(
+        self, job: Job, task_status: TaskStatus[str] = anyio.TASK_STATUS_IGNORED
+    ) -> InfrastructureResult:
+        command = self._command()
+        self._check_startable(job, command)
+        output = subprocess.PIPE if self.stream_output else subprocess.DEVNULL
+        try:
+            process = await anyio.open_process(
+                command,
+                cwd=self._cwd(job),
+                env=self._environment(job, os.environ),
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=output,
+                start_new_session=True,  # its own process group: kill reaches its children
+            )
+        except OSError as exc:
+            raise InfrastructureError(
+                f"cannot start {shlex.join(command)}: {exc.strerror or exc}"
+            ) from exc
+        identifier = f"{socket.gethostname()}:{process.pid}"
+        task_status.started(identifier)
+        try:
+            async with anyio.create_task_group() as tg:
+                if process.stdout is not None:
+                    tg.start_soon(self._pump, process.stdout, "stdout")
+                if process.stderr is not None:
+                    tg.start_soon(self._pump, process.stderr, "stderr")
+            code = await process.wait()
+        except BaseException:
+            with anyio.CancelScope(shield=True):  # cancelled: leave nothing running
+                if process.returncode is None:
+                    await stop_group(process.pid, _CANCEL_GRACE_SECONDS)
+                    await process.wait()
+            raise
+        return InfrastructureResult(identifier=identifier, status_code=code)
+
+    async def _pump(self, stream: ByteReceiveStream, name: StreamName) -> None:
+        lines = LineSplitter()
+        async for chunk in stream:
+            for line in lines.feed(chunk):
+                self.write_output(name, line)
+        for line in lines.flush():
+            self.write_output(name, line)
+
+    async def kill(self, identifier: str, grace_seconds: int = 30) -> None:
+        host, _, pid_text = identifier.rpartition(":")
+        if not host or not pid_text.isdigit():
+            raise InfrastructureError(
+                f"{identifier!r} is not a process identifier (expected hostname:pid)"
+            )
+        if host != socket.gethostname():
+            raise InfrastructureNotAvailable(
+                f"flow run process {identifier} runs on host {host!r}, not on "
+                f"{socket.gethostname()!r}; it can only be stopped from there"
+            )
+        pid = int(pid_text)
+        ensure_group_leader(pid)
+        await stop_group(pid, grace_seconds)
+
+    def preview(self, job: Job | None = None) -> str:
+        job = self.preview_job(job)
+        environment = mask_secrets(self.job_environment(job))
+        unset = [f"-u {shlex.quote(k)}" for k, v in environment.items() if v is None]
+        assigned = [f"{k}={shlex.quote(v)}" for k, v in environment.items() if v is not None]
+        return " \\\n  ".join(
+            [
+                f"cd {shlex.quote(str(self._cwd(job)))} &&",
+                " ".join(["env", *unset]),
+                *assigned,
+                shlex.join(self._command()),
+            ]
+        )
