@@ -9,7 +9,6 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-
 from shipway.errors import ParameterError
 
 __all__ = ["Flow", "flow"]

@@ -5,6 +5,7 @@ This is what ``shipway run`` does; an agent (later) reuses it with another outpu
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import signal
 import sys
@@ -15,8 +16,8 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 
-if sys.version_info < (3, 11):
-    from exceptiongroup import BaseExceptionGroup
+if sys.version_info < (3, 11):  # anyio depends on the backport there
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found]
 
 from shipway.deployments import (
     Deployment,
@@ -24,13 +25,13 @@ from shipway.deployments import (
     resolve_infrastructure,
 )
 from shipway.engine import EXIT_CANNOT_START, EXIT_FLOW_FAILED
+from shipway.errors import ParameterError
 from shipway.infrastructure import (
     Infrastructure,
     InfrastructureError,
     InfrastructureNotFound,
     InfrastructureResult,
 )
-from shipway.errors import ParameterError
 from shipway.jobs import Job, JobFormatError
 from shipway.plugins import PluginRegistry, get_registry
 from shipway.states import State, StateType
@@ -138,14 +139,10 @@ async def run_job(
 
     async def stop(force: bool) -> None:
         assert identifier is not None
-        try:
+        with contextlib.suppress(InfrastructureNotFound):  # it ended on its own meanwhile
             await infrastructure.kill(identifier, 0 if force else grace_seconds)
-        except InfrastructureNotFound:
-            pass  # it ended on its own meanwhile
 
-    async def watch_signals(
-        running: anyio.CancelScope, stoppers: anyio.abc.TaskGroup
-    ) -> None:
+    async def watch_signals(running: anyio.CancelScope, stoppers: anyio.abc.TaskGroup) -> None:
         nonlocal cancelled
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for signum in signals:
@@ -161,18 +158,19 @@ async def run_job(
                 stoppers.start_soon(stop, cancelled_before)
 
     try:
-        async with anyio.create_task_group() as stoppers:
-            async with anyio.create_task_group() as tg:
-                if handle_signals:
-                    tg.start_soon(watch_signals, tg.cancel_scope, stoppers)
-                identifier = await tg.start(run, tg.cancel_scope)
-                enter(State(StateType.RUNNING, identifier=identifier))
+        async with anyio.create_task_group() as stoppers, anyio.create_task_group() as tg:
+            if handle_signals:
+                tg.start_soon(watch_signals, tg.cancel_scope, stoppers)
+            identifier = await tg.start(run, tg.cancel_scope)
+            enter(State(StateType.RUNNING, identifier=identifier))
     except BaseExceptionGroup as group:
         error = _single_error(group)
         if isinstance(error, InfrastructureError):
             enter(State(StateType.CRASHED, error.message, identifier=identifier))
         elif isinstance(error, Exception):
-            enter(State(StateType.CRASHED, f"{type(error).__name__}: {error}", identifier=identifier))
+            enter(
+                State(StateType.CRASHED, f"{type(error).__name__}: {error}", identifier=identifier)
+            )
         raise error from None
 
     if result is None:  # abandoned before it started

@@ -21,9 +21,10 @@ def error(message: str) -> None:
 def table(columns: list[str], rows: list[list[str]], title: str | None = None) -> None:
     """A rich table on stdout (rich is imported only by commands that print tables)."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     grid = Table(*columns, title=title, title_justify="left", show_lines=False)
     for row in rows:
-        grid.add_row(*row)
+        grid.add_row(*(escape(cell) for cell in row))
     Console().print(grid)

@@ -26,7 +26,7 @@ def ls_command(file: str | None, as_json: bool) -> None:
     from shipway.deployments import load_deployment_file
 
     source = load_deployment_file(file)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": d.name,
             "flow": d.entrypoint,

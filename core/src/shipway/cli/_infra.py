@@ -59,9 +59,17 @@ def schema_command(type_name: str, as_json: bool) -> None:
     rows = []
     for field_name, field in cls.model_fields.items():
         prop = schema.get("properties", {}).get(field_name, {})
-        default = "(required)" if field.is_required() else _default_text(field.get_default(call_default_factory=True))
+        default = (
+            "(required)"
+            if field.is_required()
+            else _default_text(field.get_default(call_default_factory=True))
+        )
         rows.append([field_name, _type_text(prop), default, field.description or ""])
-    table(["FIELD", "TYPE", "DEFAULT", "DESCRIPTION"], rows, title=f"{type_name} ({cls.__module__}.{cls.__name__})")
+    table(
+        ["FIELD", "TYPE", "DEFAULT", "DESCRIPTION"],
+        rows,
+        title=f"{type_name} ({cls.__module__}.{cls.__name__})",
+    )
     click.echo("Unknown fields are rejected. `--json` prints the JSON schema.")
 
 

@@ -75,9 +75,7 @@ def run_command(
             status(f"Stopping flow run {job.flow_run_id}: {state.message}", fg="yellow")
 
     outcome = anyio.run(
-        lambda: run_job(
-            prepared.infrastructure, job, grace_seconds=grace_seconds, on_state=show
-        )
+        lambda: run_job(prepared.infrastructure, job, grace_seconds=grace_seconds, on_state=show)
     )
     final = outcome.state
     colour = {StateType.COMPLETED: "green", StateType.CANCELLED: "yellow"}.get(final.type, "red")

@@ -65,7 +65,8 @@ class DeploymentFile:
         return self._index[name]
 
     def working_dir_for(self, deployment: Deployment) -> Path:
-        """The project directory: the deployment's ``path`` (relative to this file) or the file's own."""
+        """The project directory: the deployment's ``path`` (relative to this file),
+        else the file's own directory."""
         if deployment.path:
             return (self.directory / deployment.path).resolve()
         return self.directory.resolve()
@@ -139,7 +140,9 @@ def _load_yaml(path: Path, display: str) -> DeploymentFile:
                 locate=locate,
                 model=Deployment,
             ) from exc
-    return DeploymentFile(path, deployments, {str(k): v for k, v in blocks.items()}, locate, display)
+    return DeploymentFile(
+        path, deployments, {str(k): v for k, v in blocks.items()}, locate, display
+    )
 
 
 def _load_python(path: Path, display: str) -> DeploymentFile:
@@ -156,8 +159,9 @@ def _load_python(path: Path, display: str) -> DeploymentFile:
         except ShipwayError:
             raise
         except ValidationError as exc:
+            where = _line_in(exc, path, display)
             raise config_error_from_validation(
-                exc, what=f"a Deployment in {display}", locate=lambda loc: _line_in(exc, path, display)
+                exc, what=f"a Deployment in {display}", locate=lambda loc: where
             ) from exc
         except Exception as exc:
             where = _line_in(exc, path, display)

@@ -49,7 +49,8 @@ class Deployment(BaseModel):
 
     name: str = Field(min_length=1, description="The name `shipway run NAME` selects.")
     flow: str = Field(
-        description="The flow's entrypoint, 'path/to/file.py:function' or 'package.module:function' "
+        description="The flow's entrypoint, 'path/to/file.py:function' or "
+        "'package.module:function' "
         "(in Python, the @flow function itself).",
     )
     parameters: dict[str, Any] = Field(default_factory=dict, description="Default parameters.")

@@ -28,7 +28,8 @@ def _scalar(text: str) -> Any:
 
 
 def parse_override_args(args: Iterable[str]) -> dict[str, Any]:
-    """``["env.FOO=bar", "working_dir=/tmp"]`` -> ``{"env": {"FOO": "bar"}, "working_dir": "/tmp"}``."""
+    """``["env.FOO=bar", "working_dir=/tmp"]``
+    -> ``{"env": {"FOO": "bar"}, "working_dir": "/tmp"}``."""
     result: dict[str, Any] = {}
     for arg in args:
         key, sep, raw = arg.partition("=")

@@ -59,7 +59,9 @@ def resolve_infrastructure(
             exc,
             what=f"infrastructure for deployment {deployment.name!r} ({cls.type_name()})",
             prefix=where,
-            locate=lambda loc: _locate_field(source, deployment, index, loc, where, overrides or {}),
+            locate=lambda loc: _locate_field(
+                source, deployment, index, loc, where, overrides or {}
+            ),
             model=cls,
         ) from exc
 
@@ -84,12 +86,10 @@ def _locate_field(
 ) -> str:
     """A bad field may come from the block, the deployment's overrides or the command line:
     point at whichever of them set it."""
-    field = loc[len(where):]
+    field = loc[len(where) :]
     if field and field[0] in cli_overrides:
         return "--override"
     if field and field[0] in deployment.overrides:
         return source.locate(("deployments", index, "overrides", *field))
     located = source.locate(loc)
     return located if located != source.display else source.locate(("deployments", index))
-
-

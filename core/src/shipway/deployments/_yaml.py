@@ -36,8 +36,9 @@ def _record(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
-            lines[(*loc, key)] = key_node.start_mark.line + 1
-            _record(value_node, (*loc, key), lines)
+            child = (*loc, key)
+            lines[child] = key_node.start_mark.line + 1
+            _record(value_node, child, lines)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _record(item, (*loc, index), lines)

@@ -18,7 +18,9 @@ __all__ = ["ENGINE_MODULE", "Infrastructure", "mask_secrets"]
 
 ENGINE_MODULE = "shipway.engine"
 
-_SECRET_NAME = re.compile(r"pass(word|wd)?|secret|token|api[_-]?key|credential|private[_-]?key|auth", re.I)
+_SECRET_NAME = re.compile(
+    r"pass(word|wd)?|secret|token|api[_-]?key|credential|private[_-]?key|auth", re.I
+)
 MASK = "********"
 
 
@@ -118,7 +120,8 @@ class Infrastructure(BaseModel):
         return str(cls.model_fields["type"].default)
 
     def job_command(self, python: str = "python") -> list[str]:
-        """The command that starts the engine: ``command`` if set, else ``python -m shipway.engine``."""
+        """The command that starts the engine: ``command`` if set,
+        else ``python -m shipway.engine``."""
         return list(self.command) if self.command else [python, "-m", ENGINE_MODULE]
 
     def job_environment(self, job: Job) -> dict[str, str | None]:

@@ -12,7 +12,14 @@ import sys
 from collections.abc import Iterator
 from typing import Literal, Protocol
 
-__all__ = ["LineSplitter", "OutputSink", "StreamName", "TerminalSink", "current_output_sink", "output_sink"]
+__all__ = [
+    "LineSplitter",
+    "OutputSink",
+    "StreamName",
+    "TerminalSink",
+    "current_output_sink",
+    "output_sink",
+]
 
 StreamName = Literal["stdout", "stderr"]
 
@@ -37,13 +44,14 @@ class TerminalSink:
             target.flush()
 
 
-_sink: contextvars.ContextVar[OutputSink] = contextvars.ContextVar(
-    "shipway_output_sink", default=TerminalSink()
+_TERMINAL = TerminalSink()
+_sink: contextvars.ContextVar[OutputSink | None] = contextvars.ContextVar(
+    "shipway_output_sink", default=None
 )
 
 
 def current_output_sink() -> OutputSink:
-    return _sink.get()
+    return _sink.get() or _TERMINAL
 
 
 @contextlib.contextmanager

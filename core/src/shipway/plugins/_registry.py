@@ -131,7 +131,7 @@ class PluginRegistry:
             if impl.plugin is not plugin:
                 continue
             try:
-                provided = impl.function()
+                provided: Any = impl.function()
             except Exception as exc:
                 self._pm.unregister(plugin)
                 raise PluginLoadError(name, origin, exc) from exc
@@ -139,7 +139,8 @@ class PluginRegistry:
                 if not (isinstance(cls, type) and issubclass(cls, Infrastructure)):
                     self._pm.unregister(plugin)
                     raise PluginLoadError(
-                        name, origin,
+                        name,
+                        origin,
                         f"shipway_infrastructure_types returned {cls!r}, "
                         "which is not an Infrastructure subclass",
                     )
@@ -181,7 +182,8 @@ class PluginRegistry:
         if cls is None:
             offered = sorted(n for n, o in self._type_origin.items() if o == source.origin)
             raise PluginLoadError(
-                type_name, source.origin,
+                type_name,
+                source.origin,
                 f"its shipway_infrastructure_types returned no class with type {type_name!r}"
                 + (f" (it returned: {', '.join(offered)})" if offered else ""),
             )
@@ -250,24 +252,28 @@ class PluginRegistry:
     def _inspect(
         self, source: PluginSource, load: Callable[[], object], kind: str = "infrastructure"
     ) -> PluginInfo:
-        row = dict(
-            name=source.name, kind=kind, distribution=source.distribution,
-            version=source.version, module=source.module,
+        row = functools.partial(
+            PluginInfo,
+            name=source.name,
+            kind=kind,
+            distribution=source.distribution,
+            version=source.version,
+            module=source.module,
         )
         reason = self.policy.blocked_reason(source)
         if reason is not None:
-            return PluginInfo(**row, status=PluginStatus.BLOCKED, error=reason)
+            return row(status=PluginStatus.BLOCKED, error=reason)
         try:
             loaded = load()
         except PluginError as exc:
             if self.policy.strict:
                 raise
             error = exc.reason if isinstance(exc, PluginLoadError) else exc.message
-            return PluginInfo(**row, status=PluginStatus.FAILED, error=error)
+            return row(status=PluginStatus.FAILED, error=error)
         plugin = self._loaded_sources.get(source)
         hooks = tuple(sorted(c.name for c in self._pm.get_hookcallers(plugin) or ()))
         class_name = loaded.__name__ if isinstance(loaded, type) else None
-        return PluginInfo(**row, status=PluginStatus.LOADED, hooks=hooks, class_name=class_name)
+        return row(status=PluginStatus.LOADED, hooks=hooks, class_name=class_name)
 
     # -- the typed hook façade -----------------------------------------------------
 
@@ -321,7 +327,10 @@ class PluginRegistry:
                 plugin_name = self._pm.get_name(impl.plugin) or repr(impl.plugin)
                 logger.warning(
                     "hook %s of plugin %s raised %s: %s (ignored)",
-                    hook_name, plugin_name, type(exc).__name__, exc,
+                    hook_name,
+                    plugin_name,
+                    type(exc).__name__,
+                    exc,
                 )
                 continue
             if result is not None:

@@ -33,7 +33,9 @@ def ensure_group_leader(pid: int) -> None:
     try:
         pgid = os.getpgid(pid)
     except ProcessLookupError:
-        raise InfrastructureNotFound(f"process {pid} is not running: the flow run has ended") from None
+        raise InfrastructureNotFound(
+            f"process {pid} is not running: the flow run has ended"
+        ) from None
     if pgid != pid:
         raise InfrastructureNotFound(
             f"process {pid} does not lead a process group: the flow run has ended "
@@ -54,7 +56,9 @@ async def stop_group(pgid: int, grace_seconds: float) -> None:
     try:
         os.killpg(pgid, signal.SIGTERM)
     except ProcessLookupError:
-        raise InfrastructureNotFound(f"process group {pgid} is gone: the flow run has ended") from None
+        raise InfrastructureNotFound(
+            f"process group {pgid} is gone: the flow run has ended"
+        ) from None
     if grace_seconds > 0 and await _wait_gone(pgid, grace_seconds):
         return
     try:

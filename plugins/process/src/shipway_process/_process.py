@@ -112,9 +112,10 @@ class Process(Infrastructure):
                 f"virtualenv {self.virtualenv!r} has no interpreter at {command[0]}",
                 hint="Point 'virtualenv' at the environment's directory (the one holding bin/).",
             )
-        if shutil.which(command[0], path=os.environ.get("PATH")) is None and not Path(
-            command[0]
-        ).exists():
+        if (
+            shutil.which(command[0], path=os.environ.get("PATH")) is None
+            and not Path(command[0]).exists()
+        ):
             what = "conda" if self.conda_env else repr(command[0])
             raise InfrastructureError(
                 f"cannot start the flow run: {what} not found",
