@@ -1,30 +1,38 @@
 """shipway: run Python workflow functions on pluggable infrastructure.
 
-Only :func:`flow` is imported eagerly, so a flow module starts fast; the rest
-loads on first use.
+Names load on first use, so ``shipway --help`` and flow modules start fast.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from shipway._version import __version__
-from shipway.flows import Flow, flow
 
 if TYPE_CHECKING:
     from shipway._markers import hookimpl
     from shipway.deployments import Deployment
+    from shipway.flows import Flow, flow
 
 __all__ = ["Deployment", "Flow", "__version__", "flow", "hookimpl"]
 
+_LAZY = {
+    "Deployment": "shipway.deployments",
+    "Flow": "shipway.flows",
+    "flow": "shipway.flows",
+    "hookimpl": "shipway._markers",
+}
+
 
 def __getattr__(name: str) -> Any:
-    if name == "Deployment":
-        from shipway.deployments import Deployment
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'shipway' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
 
-        return Deployment
-    if name == "hookimpl":  # lazily: plugin modules need it, flow modules do not
-        from shipway._markers import hookimpl
 
-        return hookimpl
-    raise AttributeError(f"module 'shipway' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -39,7 +39,8 @@ def load_flow(entrypoint: str, working_dir: str | os.PathLike[str] | None = None
     """Import the entrypoint's module and return its flow.
 
     ``working_dir`` (default: the current directory) is where relative file paths
-    resolve and goes first on ``sys.path``, so a flow can import modules beside it.
+    resolve and goes first on ``sys.path``, so a flow can import modules beside it;
+    a file entrypoint's own directory follows it there, for modules next to the file.
     A plain function is accepted and wrapped as a flow.
     """
     base = Path(working_dir) if working_dir is not None else Path.cwd()
@@ -90,6 +91,10 @@ def _import_file(base: Path, target: str) -> ModuleType:
             f"flow file {target!r} not found (looked for {path})",
             hint="Entrypoint paths are relative to the deployment file's directory.",
         )
+    # Like `python flows/hello.py`: modules beside the flow file import by their bare
+    # name. After the project directory, so a project-level module of the same name wins.
+    if str(path.parent) not in sys.path:
+        sys.path.insert(sys.path.index(str(base)) + 1, str(path.parent))
     name = _module_name_for(base.resolve(), path)
     existing = sys.modules.get(name)
     if existing is not None and getattr(existing, "__file__", None) == str(path):

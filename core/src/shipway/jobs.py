@@ -52,7 +52,7 @@ class Job:
         object.__setattr__(self, "parameters", dict(self.parameters))
         for key, value in self.parameters.items():
             try:
-                json.dumps(value)
+                json.dumps(value, allow_nan=False)
             except (TypeError, ValueError) as exc:
                 raise JobFormatError(
                     f"parameter {key!r} cannot be handed to the flow run: {exc}. "

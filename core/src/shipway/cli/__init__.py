@@ -3,7 +3,6 @@ run, so ``shipway --help`` stays fast."""
 
 from __future__ import annotations
 
-import logging
 import sys
 import traceback
 
@@ -24,6 +23,7 @@ __all__ = ["cli", "main"]
 @debug_option
 def cli() -> None:
     """Run Python flows on pluggable infrastructure, selected by name."""
+    _configure_logging()  # here, not in main(): `--help` never needs it
 
 
 cli.add_command(run_command)
@@ -33,18 +33,20 @@ cli.add_command(plugins_command)
 
 
 def _configure_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("shipway: %(levelname)s: %(message)s"))
-    root = logging.getLogger("shipway")
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG if state.debug else logging.WARNING)
+    import logging
+
+    logger = logging.getLogger("shipway")
+    logger.setLevel(logging.DEBUG if state.debug else logging.WARNING)
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("shipway: %(levelname)s: %(message)s"))
+        logger.addHandler(handler)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: user mistakes become one message and a non-zero exit."""
     from shipway.cli._console import error
 
-    _configure_logging()
     try:
         cli.main(args=argv, prog_name="shipway", standalone_mode=False)
     except click.exceptions.Exit as exc:

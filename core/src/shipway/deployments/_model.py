@@ -32,7 +32,9 @@ def collect_deployments() -> Iterator[list[Deployment]]:
 def _entrypoint_of(flow: Flow[..., Any]) -> str:
     fn = flow.fn
     module = getattr(fn, "__module__", None)
-    if module and module != "__main__":
+    # "__main__" and the names shipway gives files it imports ("__shipway_deployments__")
+    # cannot be imported by the engine: point at the file instead.
+    if module and not module.startswith("__"):
         return f"{module}:{fn.__qualname__}"
     return f"{fn.__code__.co_filename}:{fn.__qualname__}"
 

@@ -51,11 +51,17 @@ def load_yaml(path: Path, display: str) -> tuple[Any, Locations]:
         data = yaml.safe_load(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem_mark = getattr(exc, "problem_mark", None)
+        context_mark = getattr(exc, "context_mark", None)
+        mark = problem_mark or context_mark
         where = f"{display}:{mark.line + 1}:{mark.column + 1}" if mark else display
-        problem = getattr(exc, "problem", None) or str(exc)
+        detail = getattr(exc, "problem", None) or str(exc)
         context = getattr(exc, "context", None)
-        detail = f"{problem} ({context})" if context else problem
+        if context:
+            detail += f" ({context}"
+            if context_mark is not None and problem_mark is not None:
+                detail += f" at line {context_mark.line + 1}"
+            detail += ")"
         raise ConfigError(f"invalid YAML: {detail}", location=where) from exc
     lines: dict[Loc, int] = {}
     if node is not None:

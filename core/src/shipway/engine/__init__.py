@@ -7,7 +7,6 @@ never talks to a database; the infrastructure reports the exit code upwards.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import signal
 import sys
@@ -39,6 +38,7 @@ EXIT_TERMINATED = 143
 """SIGTERM arrived (a kill); the flow's ``finally`` blocks ran first."""
 
 _SHIPWAY_DIR = str(Path(__file__).resolve().parent.parent)
+_NOT_USER_CODE = (_SHIPWAY_DIR, "<frozen importlib.")
 
 
 class Terminated(BaseException):
@@ -54,9 +54,10 @@ def _say(message: str) -> None:
 
 
 def _user_traceback(exc: BaseException) -> TracebackType | None:
-    """Drop shipway's own frames from the top so the user sees their code first."""
+    """Drop shipway's (and the import machinery's) frames from the top so the user
+    sees their code first."""
     tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_SHIPWAY_DIR):
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_NOT_USER_CODE):
         tb = tb.tb_next
     return tb or exc.__traceback__
 
@@ -85,6 +86,8 @@ def run_job(job: Job) -> int:
     try:
         result: Any = flow(**parameters)
         if inspect.isawaitable(result):
+            import asyncio  # only async flows pay for it
+
             asyncio.run(_await(result))
     except Terminated as exc:
         _say(f"flow run {job.flow_run_id} stopped: {exc}")

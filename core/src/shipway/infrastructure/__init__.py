@@ -50,8 +50,8 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """Resolve plugin classes (``Process``, ``DockerContainer``...) through the registry."""
-    if name.startswith("__"):
-        raise AttributeError(name)
+    if not name[:1].isupper():  # plugin classes are CapWords; keep hasattr() cheap and honest
+        raise AttributeError(f"module 'shipway.infrastructure' has no attribute {name!r}")
     from shipway.plugins import get_registry
 
     return get_registry().infrastructure_class_by_class_name(name)

@@ -41,18 +41,19 @@ __all__ = [
     "reset_registry",
 ]
 
-_registry: PluginRegistry | None = None
+# Not named ``_registry``: that would shadow the submodule shipway.plugins._registry.
+_shared_registry: PluginRegistry | None = None
 
 
 def get_registry() -> PluginRegistry:
     """The process-wide registry, created on first use with the environment's policy."""
-    global _registry
-    if _registry is None:
-        _registry = PluginRegistry()
-    return _registry
+    global _shared_registry
+    if _shared_registry is None:
+        _shared_registry = PluginRegistry()
+    return _shared_registry
 
 
 def reset_registry() -> None:
     """Forget loaded plugins (tests; after changing SHIPWAY_PLUGINS_* variables)."""
-    global _registry
-    _registry = None
+    global _shared_registry
+    _shared_registry = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 
 from shipway.plugins._discovery import PluginSource
@@ -18,8 +19,13 @@ STRICT_VAR = "SHIPWAY_PLUGINS_STRICT"
 _TRUE = {"1", "true", "yes", "on"}
 
 
+def _normalize(name: str) -> str:
+    """Compare names the way pip does: ``Acme_Plugin`` and ``acme-plugin`` are one name."""
+    return re.sub(r"[-_.]+", "-", name.strip()).lower()
+
+
 def _names(value: str | None) -> frozenset[str]:
-    return frozenset(part.strip().lower() for part in (value or "").split(",") if part.strip())
+    return frozenset(_normalize(part) for part in (value or "").split(",") if part.strip())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +53,7 @@ class PluginPolicy:
 
     def blocked_reason(self, source: PluginSource) -> str | None:
         """Why ``source`` may not load, or ``None`` if it may."""
-        keys = {source.name.lower(), source.distribution.lower().replace("_", "-")}
+        keys = {_normalize(source.name), _normalize(source.distribution)}
         if self.disabled:
             return f"all plugins are disabled by {DISABLE_VAR}"
         if keys & self.block:

@@ -104,20 +104,28 @@ class PluginRegistry:
         """Register a plugin object in-process (tests, embedding); entry points not needed."""
         self._register(plugin, name, origin=f"registered in-process as {name or plugin!r}")
 
-    def _register(self, plugin: object, name: str | None, origin: str) -> None:
+    def _register(
+        self, plugin: object, name: str | None, origin: str, label: str | None = None
+    ) -> None:
+        """``label`` is how errors name the plugin (its entry point name); default ``name``."""
+        label = label or name or repr(plugin)
         try:
             self._pm.register(plugin, name=name)
             self._pm.check_pending()
         except pluggy.PluginValidationError as exc:
             if self._pm.is_registered(plugin):
                 self._pm.unregister(plugin)
-            raise PluginLoadError(name or repr(plugin), origin, exc) from exc
-        for cls in self._classes_provided_by(plugin, name or repr(plugin), origin):
+            raise PluginLoadError(label, origin, exc) from exc
+        provided: dict[str, type[Infrastructure]] = {}
+        for cls in self._classes_provided_by(plugin, label, origin):
             type_name = cls.type_name()
             existing = self._types.get(type_name)
             if existing is not None and existing is not cls:
                 self._pm.unregister(plugin)
                 raise PluginCollisionError(type_name, [self._type_origin[type_name], origin])
+            provided[type_name] = cls
+        # Only now, so a plugin rejected half-way leaves none of its classes behind.
+        for type_name, cls in provided.items():
             self._types[type_name] = cls
             self._type_origin[type_name] = origin
 
@@ -167,10 +175,13 @@ class PluginRegistry:
     def _load_infrastructure(
         self, type_name: str, sources: list[PluginSource]
     ) -> type[Infrastructure]:
-        distributions = {f"{s.distribution} {s.version}" for s in sources}
+        # A blocked claimant is out of the running: blocking one of two distributions
+        # that claim a name is how a user resolves the collision.
+        allowed = [s for s in sources if self.policy.blocked_reason(s) is None] or sources
+        distributions = {f"{s.distribution} {s.version}" for s in allowed}
         if len(distributions) > 1:
             raise PluginCollisionError(type_name, distributions)
-        source = sources[0]
+        source = allowed[0]
         reason = self.policy.blocked_reason(source)
         if reason is not None:
             raise PluginBlockedError(
@@ -198,7 +209,9 @@ class PluginRegistry:
             raise PluginLoadError(source.name, source.origin, exc) from exc
         # One module may back several entry points (several type names): register it once.
         if not self._pm.is_registered(plugin):
-            self._register(plugin, f"{source.group}:{source.name}", source.origin)
+            self._register(
+                plugin, f"{source.group}:{source.name}", source.origin, label=source.name
+            )
         self._loaded_sources[source] = plugin
         return plugin
 
@@ -221,6 +234,12 @@ class PluginRegistry:
                         f"Install it with: pip install {distribution}",
                         name=class_name,
                     ) from None
+                except PluginError as exc:  # blocked, disabled or broken: still an ImportError
+                    raise PluginNotInstalled(
+                        f"cannot import name {class_name!r} from 'shipway.infrastructure': "
+                        f"{exc.message}",
+                        name=class_name,
+                    ) from exc
         self.list_plugins()
         for cls in self._types.values():
             if cls.__name__ == class_name:
@@ -297,7 +316,8 @@ class PluginRegistry:
         return dict(self._types)
 
     def job_submitting(self, job: Job, infrastructure: Infrastructure) -> JobAdditions:
-        """Merge what every ``shipway_job_submitting`` hook adds (first registered wins)."""
+        """Merge what every ``shipway_job_submitting`` hook adds; on a conflict the plugin
+        called first (registered first, or marked ``tryfirst``) wins."""
         from shipway.infrastructure import JobAdditions
 
         env: dict[str, str] = {}
@@ -318,7 +338,17 @@ class PluginRegistry:
         or silence the others (pluggy would stop at the first exception)."""
         results: list[Any] = []
         caller = getattr(self._pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):  # registration order
+        # Registration order (observers load sorted by entry point name), with
+        # ``tryfirst``/``trylast`` honoured. pluggy's own order is the reverse: newest first.
+        registered = {id(plugin): n for n, (_, plugin) in enumerate(self._pm.list_name_plugin())}
+        impls = sorted(
+            caller.get_hookimpls(),
+            key=lambda impl: (
+                0 if impl.tryfirst else 2 if impl.trylast else 1,
+                registered.get(id(impl.plugin), 0),
+            ),
+        )
+        for impl in impls:
             try:
                 result = impl.function(*(kwargs[arg] for arg in impl.argnames))
             except Exception as exc:

@@ -1,0 +1,74 @@
+"""InfrastructureResult and how exit statuses are explained."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from shipway.engine import EXIT_CANNOT_START, EXIT_COMPLETED, EXIT_FLOW_FAILED, EXIT_TERMINATED
+from shipway.infrastructure import InfrastructureResult, describe_exit_code
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (0, "completed"),
+        (1, "the flow raised an exception (its traceback is above)"),
+        (3, "the flow run could not start (the reason is above)"),
+        (-9, "killed by SIGKILL (exit -9): stopped by force, often for running out of memory"),
+        (137, "killed by SIGKILL (exit 137): stopped by force, often for running out of memory"),
+        (-15, "terminated by SIGTERM (exit -15): stopped on request"),
+        (143, "terminated by SIGTERM (exit 143): stopped on request"),
+        (-2, "killed by SIGINT (exit -2)"),
+        (130, "killed by SIGINT (exit 130)"),
+        (2, "exited with status 2"),
+        (42, "exited with status 42"),
+        (128, "exited with status 128"),
+        (255, "exited with status 255"),
+    ],
+)
+def test_describe_exit_code(code: int, expected: str) -> None:
+    assert describe_exit_code(code) == expected
+
+
+def test_unknown_signal_number() -> None:
+    assert describe_exit_code(-99) == "killed by signal 99 (exit -99)"
+
+
+def test_engine_codes_are_explained_as_the_engine_means_them() -> None:
+    assert describe_exit_code(EXIT_COMPLETED) == "completed"
+    assert "raised" in describe_exit_code(EXIT_FLOW_FAILED)
+    assert "could not start" in describe_exit_code(EXIT_CANNOT_START)
+    assert "SIGTERM" in describe_exit_code(EXIT_TERMINATED)
+
+
+def test_success() -> None:
+    result = InfrastructureResult(identifier="host:12", status_code=0)
+    assert result.succeeded
+    assert bool(result) is True
+    assert result.reason is None
+    assert result.describe() == "completed"
+
+
+@pytest.mark.parametrize("code", [1, 3, 137, -9, 143])
+def test_failure(code: int) -> None:
+    result = InfrastructureResult("host:12", code)
+    assert not result.succeeded
+    assert not result
+    assert result.describe() == describe_exit_code(code)
+
+
+def test_reason_from_the_infrastructure_is_appended() -> None:
+    result = InfrastructureResult("cluster:ns:job", 137, reason="OOMKilled")
+    assert result.describe() == (
+        "killed by SIGKILL (exit 137): stopped by force, often for running out of memory; OOMKilled"
+    )
+
+
+def test_result_is_an_immutable_value() -> None:
+    result = InfrastructureResult("host:1", 0)
+    assert result == InfrastructureResult("host:1", 0)
+    assert result != InfrastructureResult("host:2", 0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.status_code = 1  # type: ignore[misc]

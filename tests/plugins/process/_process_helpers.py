@@ -1,0 +1,134 @@
+"""Helpers for the process plugin tests: run real flows with the real infrastructure.
+
+Nothing here replaces the thing under test; :class:`RecordingSink` only records what
+the infrastructure writes through :func:`shipway.infrastructure.output_sink`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import anyio
+from anyio.abc import TaskStatus
+
+from shipway.infrastructure import (
+    Infrastructure,
+    InfrastructureResult,
+    Job,
+    StreamName,
+    output_sink,
+)
+
+WriteFlow = Callable[..., Job]
+"""The ``write_flow`` fixture: ``write_flow(name, source, **parameters) -> Job``."""
+
+# Generous: a loaded 2-core machine may take seconds to start an interpreter.
+WAIT_SECONDS = 60
+
+
+class RecordingSink:
+    """An output sink that keeps every line and lets a test wait for one."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[StreamName, bytes]] = []
+        self._waiting: list[tuple[bytes, anyio.Event]] = []
+        self.on_line: Callable[[StreamName, bytes], None] | None = None
+
+    def write(self, stream: StreamName, data: bytes) -> None:
+        self.lines.append((stream, data))
+        if self.on_line is not None:
+            self.on_line(stream, data)
+        for needle, event in self._waiting:
+            if needle in data:
+                event.set()
+
+    def stream(self, name: StreamName) -> list[bytes]:
+        return [data for stream, data in self.lines if stream == name]
+
+    def text(self, name: StreamName) -> str:
+        return b"".join(self.stream(name)).decode("utf-8", errors="replace")
+
+    async def wait_for(self, needle: bytes, timeout: float = WAIT_SECONDS) -> None:
+        """Return once a line containing ``needle`` has arrived (on either stream)."""
+        if any(needle in data for _, data in self.lines):
+            return
+        event = anyio.Event()
+        self._waiting.append((needle, event))
+        try:
+            with anyio.fail_after(timeout):
+                await event.wait()
+        finally:
+            self._waiting.remove((needle, event))
+
+
+@dataclasses.dataclass
+class RunHandle:
+    identifier: str = ""
+    result: InfrastructureResult | None = None
+    cancel_scope: anyio.CancelScope | None = None
+
+    @property
+    def pid(self) -> int:
+        return int(self.identifier.rpartition(":")[2])
+
+
+@contextlib.asynccontextmanager
+async def running(infrastructure: Infrastructure, job: Job) -> AsyncIterator[RunHandle]:
+    """Start ``job`` in the background; the block's exit waits for the run to end
+    (an error inside the block cancels the run, which must leave nothing behind)."""
+    handle = RunHandle()
+
+    async def run(*, task_status: TaskStatus[str]) -> None:
+        handle.result = await infrastructure.run(job, task_status=task_status)
+
+    async with anyio.create_task_group() as tg:
+        handle.cancel_scope = tg.cancel_scope
+        handle.identifier = await tg.start(run)
+        yield handle
+
+
+async def run_to_end(
+    infrastructure: Infrastructure, job: Job, sink: RecordingSink
+) -> tuple[str, InfrastructureResult]:
+    with output_sink(sink), anyio.fail_after(WAIT_SECONDS):
+        async with running(infrastructure, job) as handle:
+            pass
+    assert handle.result is not None
+    return handle.identifier, handle.result
+
+
+async def run_in_foreground(
+    infrastructure: Infrastructure, job: Job, sink: RecordingSink
+) -> InfrastructureResult:
+    """``run`` awaited directly, for errors raised before the run starts."""
+    with output_sink(sink), anyio.fail_after(WAIT_SECONDS):
+        return await infrastructure.run(job)
+
+
+def is_running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie waiting to be reaped."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc (macOS): kill(0) succeeding is all we know
+        return True
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+async def wait_until_gone(pid: int, timeout: float = WAIT_SECONDS) -> bool:
+    with anyio.move_on_after(timeout):
+        while is_running(pid):
+            await anyio.sleep(0.05)
+        return True
+    return False
