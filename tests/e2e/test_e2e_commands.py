@@ -175,4 +175,3 @@ def test_every_command_has_help_with_debug(shipway: Shipway) -> None:
         result = shipway(*command, "--help")
         assert result.returncode == 0, (command, result.stderr)
         assert "--debug" in result.stdout, command
-

@@ -175,9 +175,7 @@ def test_python_deployment_file_from_another_directory(shipway: Shipway, project
     assert result.stdout == "Hello world!\n"
 
 
-def test_failing_flow_exits_1_and_shows_the_users_traceback(
-    shipway: Shipway, more: Path
-) -> None:
+def test_failing_flow_exits_1_and_shows_the_users_traceback(shipway: Shipway, more: Path) -> None:
     result = shipway("run", "failing", "-f", "more.yaml", "-p", "reason=disk full")
 
     assert result.returncode == 1

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,57 @@ def _gone_within(pid: int, seconds: float) -> bool:
     return True
 
 
+class RunningShipway:
+    """``shipway run`` started in the background, with its output read live."""
+
+    def __init__(self, cwd: Path, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [shipway_executable(), "run", *args],
+            cwd=cwd,
+            env=clean_environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+        )
+        self.output = LiveOutput(self.process)
+        self.flow_pid: int | None = None
+
+    def wait_until_the_flow_started(self) -> int:
+        """The flow run's pid (from shipway's status line), once the flow printed "started"."""
+        running = self.output.wait_for(self.output.stderr, RUNNING_LINE.pattern, TIMEOUT_SECONDS)
+        self.flow_pid = int(running["pid"])
+        self.output.wait_for(self.output.stdout, r"^started$", TIMEOUT_SECONDS)
+        return self.flow_pid
+
+    def exit_code(self) -> int:
+        code = self.process.wait(timeout=TIMEOUT_SECONDS)
+        self.output.join()
+        return code
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.output.stderr)
+
+    def clean_up(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if self.flow_pid is not None and _is_running(self.flow_pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.flow_pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def shipway_run(cwd: Path, *args: str) -> Iterator[RunningShipway]:
+    running = RunningShipway(cwd, *args)
+    try:
+        yield running
+    finally:
+        running.clean_up()
+
+
 @pytest.fixture
 def sleepy(project: Path) -> Path:
     write_file(
@@ -91,8 +143,8 @@ def sleepy(project: Path) -> Path:
 
         @flow
         def sleepy():
-            print("started", flush=True)
             try:
+                print("started", flush=True)
                 time.sleep(60)
             finally:
                 print("cleanup", flush=True)
@@ -110,41 +162,19 @@ def sleepy(project: Path) -> Path:
 def test_signal_stops_the_run_gracefully_before_shipway_exits(
     sleepy: Path, signum: signal.Signals
 ) -> None:
-    shipway = subprocess.Popen(
-        [shipway_executable(), "run", "sleepy", "-f", "sleepy.yaml"],
-        cwd=sleepy,
-        env=clean_environment(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-    )
-    output = LiveOutput(shipway)
-    flow_pid: int | None = None
-    try:
-        flow_pid = int(output.wait_for(output.stderr, RUNNING_LINE.pattern, TIMEOUT_SECONDS)["pid"])
-        output.wait_for(output.stdout, r"^started$", TIMEOUT_SECONDS)
+    with shipway_run(sleepy, "sleepy", "-f", "sleepy.yaml") as shipway:
+        flow_pid = shipway.wait_until_the_flow_started()
 
-        shipway.send_signal(signum)
-        code = shipway.wait(timeout=TIMEOUT_SECONDS)
-        output.join()
+        shipway.process.send_signal(signum)
+        code = shipway.exit_code()
 
-        stderr = "".join(output.stderr)
-        assert code == 130, stderr
-        assert output.stdout == ["started\n", "cleanup\n"], stderr
-        assert "Stopping flow run" in stderr
-        assert f"{signum.name} received" in stderr
-        assert "Cancelled" in stderr
-        assert "Traceback" not in stderr
+        assert code == 130, shipway.stderr
+        assert shipway.output.stdout == ["started\n", "cleanup\n"], shipway.stderr
+        assert "Stopping flow run" in shipway.stderr
+        assert f"{signum.name} received" in shipway.stderr
+        assert "Cancelled" in shipway.stderr
+        assert "Traceback" not in shipway.stderr
         assert _gone_within(flow_pid, 30), "the flow run's process outlived shipway"
-    finally:
-        if shipway.poll() is None:
-            shipway.kill()
-            shipway.wait()
-        if flow_pid is not None and _is_running(flow_pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(flow_pid, signal.SIGKILL)
 
 
 @pytest.fixture
@@ -174,40 +204,18 @@ def stubborn(project: Path) -> Path:
 @pytest.mark.parametrize("how", ["second Ctrl-C", "grace period over"])
 def test_a_run_ignoring_sigterm_is_killed_by_force(stubborn: Path, how: str) -> None:
     grace = ["--grace", "1"] if how == "grace period over" else []
-    shipway = subprocess.Popen(
-        [shipway_executable(), "run", "stubborn", "-f", "stubborn.yaml", *grace],
-        cwd=stubborn,
-        env=clean_environment(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-    )
-    output = LiveOutput(shipway)
-    flow_pid: int | None = None
-    try:
-        flow_pid = int(output.wait_for(output.stderr, RUNNING_LINE.pattern, TIMEOUT_SECONDS)["pid"])
-        output.wait_for(output.stdout, r"^started$", TIMEOUT_SECONDS)
+    with shipway_run(stubborn, "stubborn", "-f", "stubborn.yaml", *grace) as shipway:
+        flow_pid = shipway.wait_until_the_flow_started()
 
-        shipway.send_signal(signal.SIGINT)
+        shipway.process.send_signal(signal.SIGINT)
         if how == "second Ctrl-C":
-            output.wait_for(output.stderr, "Stopping flow run", TIMEOUT_SECONDS)
-            shipway.send_signal(signal.SIGINT)
-        code = shipway.wait(timeout=TIMEOUT_SECONDS)
-        output.join()
+            shipway.output.wait_for(shipway.output.stderr, "Stopping flow run", TIMEOUT_SECONDS)
+            shipway.process.send_signal(signal.SIGINT)
+        code = shipway.exit_code()
 
-        stderr = "".join(output.stderr)
-        assert code == 130, stderr
+        assert code == 130, shipway.stderr
         if how == "second Ctrl-C":
-            assert "stopping by force" in stderr
-        assert "Cancelled" in stderr
-        assert "Traceback" not in stderr
+            assert "stopping by force" in shipway.stderr
+        assert "Cancelled" in shipway.stderr
+        assert "Traceback" not in shipway.stderr
         assert _gone_within(flow_pid, 30)
-    finally:
-        if shipway.poll() is None:
-            shipway.kill()
-            shipway.wait()
-        if flow_pid is not None and _is_running(flow_pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(flow_pid, signal.SIGKILL)

@@ -4,6 +4,7 @@ preview and schema."""
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -66,6 +67,19 @@ async def test_explicit_working_dir_is_the_cwd_while_the_entrypoint_resolves_in_
 
 
 @pytest.mark.anyio
+async def test_relative_working_dir_is_relative_to_the_project(
+    write_flow: WriteFlow, project: Path, sink: RecordingSink
+) -> None:
+    (project / "data").mkdir()
+    job = write_flow("where", WHERE)
+
+    _, result = await run_to_end(Process(working_dir="data"), job, sink)
+
+    assert result.status_code == 0, sink.text("stderr")
+    assert Path(_reported(sink)["cwd"]) == (project / "data").resolve()
+
+
+@pytest.mark.anyio
 async def test_missing_working_dir_is_an_infrastructure_error(
     write_flow: WriteFlow, tmp_path: Path, sink: RecordingSink
 ) -> None:
@@ -85,9 +99,7 @@ async def test_missing_working_dir_is_an_infrastructure_error(
 
 
 @pytest.mark.anyio
-async def test_python_selects_the_interpreter(
-    write_flow: WriteFlow, sink: RecordingSink
-) -> None:
+async def test_python_selects_the_interpreter(write_flow: WriteFlow, sink: RecordingSink) -> None:
     job = write_flow("where", WHERE)
 
     _, result = await run_to_end(Process(python=sys.executable), job, sink)
@@ -157,6 +169,26 @@ async def test_conda_env_without_conda_on_path_is_an_infrastructure_error(
     assert sink.lines == []
 
 
+@pytest.mark.anyio
+async def test_python_without_shipway_is_an_infrastructure_error_naming_the_fix(
+    write_flow: WriteFlow, sink: RecordingSink
+) -> None:
+    base_python = Path(sys.base_prefix) / "bin" / "python3"
+    if sys.prefix == sys.base_prefix or not base_python.exists():
+        pytest.skip("needs a virtual environment whose base interpreter lacks shipway")
+    probe = subprocess.run([base_python, "-c", "import shipway"], capture_output=True)
+    if probe.returncode == 0:
+        pytest.skip(f"{base_python} can import shipway (installed outside the virtualenv)")
+    job = write_flow("where", WHERE)
+
+    with pytest.raises(InfrastructureError) as caught:
+        await run_in_foreground(Process(python=str(base_python)), job, sink)
+
+    assert "cannot import shipway" in caught.value.message
+    assert "pip install shipway" in str(caught.value)
+    assert sink.lines == []
+
+
 @pytest.mark.parametrize(
     "fields",
     [
@@ -168,6 +200,11 @@ async def test_conda_env_without_conda_on_path_is_an_infrastructure_error(
 def test_interpreter_fields_are_mutually_exclusive(fields: dict[str, str]) -> None:
     with pytest.raises(pydantic.ValidationError, match="mutually exclusive"):
         Process.model_validate({"type": "process", **fields})
+
+
+def test_command_with_an_interpreter_field_is_rejected() -> None:
+    with pytest.raises(pydantic.ValidationError, match="command"):
+        Process(command=["my-runner"], python="python3")
 
 
 def test_conda_env_preview_uses_conda_run() -> None:
@@ -203,9 +240,7 @@ def test_preview_shows_directory_environment_and_command_with_secrets_masked(
     project: Path,
 ) -> None:
     job = Job(entrypoint="flows/hello.py:hello", working_dir=str(project))
-    process = Process(
-        env={"GREETING": "hello there", "API_TOKEN": "s3cr3t-value", "DROP_ME": None}
-    )
+    process = Process(env={"GREETING": "hello there", "API_TOKEN": "s3cr3t-value", "DROP_ME": None})
 
     text = process.preview(job)
 

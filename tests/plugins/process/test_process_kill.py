@@ -42,8 +42,8 @@ SLEEPER = """
         if spawn:
             child = subprocess.Popen(["sleep", "60"])
             print(f"grandchild {child.pid}", flush=True)
-        print("started", flush=True)
-        try:
+        try:  # "started" inside: a SIGTERM right after it still runs the cleanup
+            print("started", flush=True)
             time.sleep(60)
         finally:
             print("cleanup", flush=True)
@@ -160,9 +160,7 @@ async def test_kill_from_another_process_reports_a_run_that_has_ended(
         "    print('not found:', exc)\n"
     )
 
-    other = await anyio.run_process(
-        [sys.executable, "-c", stopper, handle.identifier], check=False
-    )
+    other = await anyio.run_process([sys.executable, "-c", stopper, handle.identifier], check=False)
 
     assert other.returncode == 0, other.stderr.decode()
     assert other.stdout.decode().startswith("not found:")

@@ -4,7 +4,7 @@ import inspect
 import re
 from abc import abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from anyio import TASK_STATUS_IGNORED
 from anyio.abc import TaskStatus
@@ -54,7 +54,9 @@ class Infrastructure(BaseModel):
 
     type: str = Field(description="The name this infrastructure is selected by.")
     name: str | None = Field(
-        default=None, description="A name for runs started here, shown in logs and identifiers."
+        default=None,
+        description="A name for runs started here, used where the platform names things "
+        "(container and Job names); the process plugin has no use for it.",
     )
     env: dict[str, str | None] = Field(
         default_factory=dict,
@@ -69,9 +71,6 @@ class Infrastructure(BaseModel):
         description="The command that starts the flow run; default: python -m shipway.engine.",
     )
 
-    #: Names of fields holding secrets, masked by :meth:`preview` helpers.
-    secret_fields: ClassVar[frozenset[str]] = frozenset()
-
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
@@ -84,9 +83,9 @@ class Infrastructure(BaseModel):
                 f"it is selected by, e.g.  type: Literal['my-platform'] = 'my-platform'"
             )
 
-    @field_validator("env", mode="before")
+    @field_validator("env", "labels", mode="before")
     @classmethod
-    def _env_values_are_strings(cls, value: Any) -> Any:
+    def _values_are_strings(cls, value: Any) -> Any:
         if not isinstance(value, Mapping):
             return value
         return {str(k): _env_string(v) for k, v in value.items()}

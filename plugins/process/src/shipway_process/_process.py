@@ -30,6 +30,10 @@ __all__ = ["Process"]
 
 # When a run is cancelled in-process (not through kill), its group gets this long.
 _CANCEL_GRACE_SECONDS = 10
+# `conda run` can take a while to start; a probe slower than this is not waited for.
+_PROBE_TIMEOUT_SECONDS = 60
+# Interpreters (and directories) already seen to import shipway, checked once per process.
+_ENGINE_IMPORTABLE: set[tuple[tuple[str, ...], str]] = set()
 
 
 class Process(Infrastructure):
@@ -69,6 +73,11 @@ class Process(Infrastructure):
                 f"{' and '.join(chosen)} are mutually exclusive: set at most one of "
                 "python, virtualenv, conda_env"
             )
+        if chosen and self.command:
+            raise ValueError(
+                f"command replaces the whole command line, so {chosen[0]} would be ignored: "
+                f"set either command or {chosen[0]}"
+            )
         return self
 
     # -- what to start -------------------------------------------------------------
@@ -89,7 +98,11 @@ class Process(Infrastructure):
         return [*self._interpreter(), "-m", "shipway.engine"]
 
     def _cwd(self, job: Job) -> Path:
-        return Path(self.working_dir or job.working_dir or os.getcwd()).expanduser()
+        """``working_dir`` (relative to the project directory), else the project directory."""
+        project = Path(job.working_dir or os.getcwd())
+        if not self.working_dir:
+            return project
+        return project / Path(self.working_dir).expanduser()
 
     def _environment(self, job: Job, inherited: Mapping[str, str]) -> dict[str, str]:
         env = dict(inherited)
@@ -122,6 +135,31 @@ class Process(Infrastructure):
                 hint="Install it or fix 'python' / 'command' on the process infrastructure.",
             )
 
+    async def _check_engine_importable(self, job: Job) -> None:
+        """Another interpreter may lack shipway; say so instead of failing as the flow would."""
+        interpreter = self._interpreter()
+        key = (tuple(interpreter), str(self._cwd(job)))
+        if self.command or not (self.python or self.virtualenv or self.conda_env):
+            return
+        if key in _ENGINE_IMPORTABLE:
+            return
+        with anyio.move_on_after(_PROBE_TIMEOUT_SECONDS):
+            probe = await anyio.run_process(
+                [*interpreter, "-c", "import shipway.engine"],
+                cwd=self._cwd(job),
+                env=self._environment(job, os.environ),
+                check=False,
+            )
+            if probe.returncode != 0:
+                lines = probe.stderr.decode(errors="replace").strip().splitlines()
+                raise InfrastructureError(
+                    f"{shlex.join(interpreter)} cannot run the flow: it cannot import shipway "
+                    f"({lines[-1] if lines else f'exit {probe.returncode}'})",
+                    hint=f"Install shipway into that environment: "
+                    f"{shlex.join(interpreter)} -m pip install shipway",
+                )
+            _ENGINE_IMPORTABLE.add(key)
+
     # -- the contract --------------------------------------------------------------
 
     async def run(
@@ -129,6 +167,7 @@ class Process(Infrastructure):
     ) -> InfrastructureResult:
         command = self._command()
         self._check_startable(job, command)
+        await self._check_engine_importable(job)
         output = subprocess.PIPE if self.stream_output else subprocess.DEVNULL
         try:
             process = await anyio.open_process(
