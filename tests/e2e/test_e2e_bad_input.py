@@ -135,7 +135,7 @@ MISTAKES = {
     ),
     "plugin that fails to import": Mistake(
         ("run", "broken-plugin", "-f", "bad.yaml"),
-        ("plugin 'broken'", "broken-plugin 0.1", "RuntimeError: broken on purpose"),
+        ("plugin 'broken'", "broken-plugin 0.1", "RuntimeError: broken on purpose", "bad.yaml:"),
         broken_plugin=True,
     ),
     "missing -f file": Mistake(
@@ -218,6 +218,19 @@ def test_debug_shows_the_traceback(
     shipway: Shipway, bad_files: Path, broken_plugin_site: Path, mistake: Mistake
 ) -> None:
     result = shipway(*mistake.args, "--debug", env=_environment(mistake, broken_plugin_site))
+
+    assert result.returncode == mistake.exit_code
+    assert "Traceback (most recent call last)" in result.stderr
+    assert mistake.expected[0] in result.stderr
+
+
+@pytest.mark.parametrize(
+    "mistake",
+    [MISTAKES[name] for name in ("flow file not found", "parameters not matching")],
+    ids=["flow file not found", "parameters not matching"],
+)
+def test_debug_reaches_the_engine(shipway: Shipway, bad_files: Path, mistake: Mistake) -> None:
+    result = shipway(*mistake.args, "--debug")
 
     assert result.returncode == mistake.exit_code
     assert "Traceback (most recent call last)" in result.stderr

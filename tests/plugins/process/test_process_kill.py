@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import anyio
 import pytest
@@ -28,6 +29,7 @@ from shipway.infrastructure import (
 from shipway.runner import state_for_result
 from shipway.states import StateType
 from shipway_process import Process
+from shipway_process._groups import group_exists
 
 pytestmark = pytest.mark.anyio
 
@@ -222,3 +224,23 @@ async def test_cancelling_the_run_leaves_no_process_behind(
     assert handle.result is None  # cancelled: run() did not return
     assert not is_running(handle.pid)
     assert await wait_until_gone(grandchild)
+    assert "cleanup" in sink.text("stdout")  # what it printed while stopping was kept
+
+
+def test_a_group_left_with_only_a_zombie_counts_as_gone() -> None:
+    # The leader exits but nobody reaps it yet: kill(0) still succeeds on the group,
+    # yet there is nothing left to stop, so waiting out a grace period would be wasted.
+    leader = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+    try:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while _state_of(leader.pid) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _state_of(leader.pid) == "Z"
+        assert not group_exists(leader.pid)
+    finally:
+        leader.wait()
+
+
+def _state_of(pid: int) -> str:
+    with open(f"/proc/{pid}/stat", "rb") as stat:
+        return stat.read().rpartition(b")")[2].split()[0].decode()

@@ -12,6 +12,7 @@ from shipway.cli._options import (
     parse_parameters,
     run_input_options,
 )
+from shipway.cli._options import state as cli_state
 
 EXIT_CANCELLED = 130
 
@@ -58,9 +59,10 @@ def run_command(
 
     parameters = parse_parameters(params, params_json)
     source = load_deployment_file(file)
-    prepared = prepare_run(
-        source, name, parameters=parameters, overrides=parse_override_args(overrides)
-    )
+    override_values = parse_override_args(overrides)
+    if cli_state.debug:  # the engine shows its tracebacks too
+        override_values.setdefault("env", {})["SHIPWAY_DEBUG"] = "1"
+    prepared = prepare_run(source, name, parameters=parameters, overrides=override_values)
     job = prepared.job
 
     def show(state: State) -> None:

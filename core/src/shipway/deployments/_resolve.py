@@ -14,7 +14,12 @@ from shipway.deployments._overrides import merge_overrides
 from shipway.deployments._validation import config_error_from_validation
 from shipway.errors import ConfigError
 from shipway.infrastructure import Infrastructure
-from shipway.plugins import PluginRegistry, UnknownInfrastructureType, get_registry
+from shipway.plugins import (
+    PluginError,
+    PluginRegistry,
+    UnknownInfrastructureType,
+    get_registry,
+)
 
 __all__ = ["resolve_infrastructure"]
 
@@ -74,6 +79,8 @@ def _resolve_type(
     except UnknownInfrastructureType as exc:
         error = UnknownInfrastructureType(type_name, exc.installed, blocks=list(source.blocks))
         raise ConfigError(error.message, location=source.locate(where), hint=error.hint) from exc
+    except PluginError as exc:  # broken, blocked or colliding: say which line selected it
+        raise ConfigError(exc.message, location=source.locate(where), hint=exc.hint) from exc
 
 
 def _locate_field(

@@ -54,6 +54,9 @@ def load_yaml(path: Path, display: str) -> tuple[Any, Locations]:
         problem_mark = getattr(exc, "problem_mark", None)
         context_mark = getattr(exc, "context_mark", None)
         mark = problem_mark or context_mark
+        at_end = mark is not None and mark.line >= text.count("\n")
+        if mark is problem_mark and context_mark is not None and at_end:
+            mark = context_mark  # "end of file" says less than where the open bracket is
         where = f"{display}:{mark.line + 1}:{mark.column + 1}" if mark else display
         detail = getattr(exc, "problem", None) or str(exc)
         context = getattr(exc, "context", None)

@@ -8,6 +8,7 @@ never talks to a database; the infrastructure reports the exit code upwards.
 from __future__ import annotations
 
 import inspect
+import os
 import signal
 import sys
 import traceback
@@ -36,6 +37,8 @@ EXIT_CANNOT_START = 3
 """The run never started: bad job, entrypoint not found, parameters not matching."""
 EXIT_TERMINATED = 143
 """SIGTERM arrived (a kill); the flow's ``finally`` blocks ran first."""
+
+DEBUG_VAR = "SHIPWAY_DEBUG"
 
 _SHIPWAY_DIR = str(Path(__file__).resolve().parent.parent)
 _NOT_USER_CODE = (_SHIPWAY_DIR, "<frozen importlib.")
@@ -74,6 +77,8 @@ def run_job(job: Job) -> int:
         flow = load_flow(job.entrypoint, job.working_dir)
         parameters = flow.validate_parameters(job.parameters)
     except ShipwayError as exc:
+        if os.environ.get(DEBUG_VAR):  # `shipway run --debug` passes this on
+            traceback.print_exc()
         _say(f"cannot start flow run {job.flow_run_id}: {exc}")
         return EXIT_CANNOT_START
     except FlowImportError as exc:

@@ -18,13 +18,33 @@ _POLL_SECONDS = 0.05
 
 
 def group_exists(pgid: int) -> bool:
+    """Whether any process of the group still runs. Zombies do not count: a leader
+    whose parent has gone away may stay a zombie until PID 1 reaps it (which some
+    container init processes never do), and waiting for it would only waste the grace."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # exists, but belongs to someone else
         return True
-    return True
+    return _has_live_member(pgid)
+
+
+def _has_live_member(pgid: int) -> bool:
+    if not os.path.isdir("/proc/self"):  # not Linux: cannot tell zombies apart
+        return True
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(os.path.join(entry.path, "stat"), "rb") as stat:
+                fields = stat.read().rpartition(b")")[2].split()
+        except OSError:  # it exited while we looked
+            continue
+        # After "(comm)": state, ppid, pgrp, ...
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z":
+            return True
+    return False
 
 
 def ensure_group_leader(pid: int) -> None:

@@ -185,20 +185,31 @@ class Process(Infrastructure):
             ) from exc
         identifier = f"{socket.gethostname()}:{process.pid}"
         task_status.started(identifier)
+        streams: list[tuple[ByteReceiveStream, StreamName]] = []
+        if process.stdout is not None:
+            streams.append((process.stdout, "stdout"))
+        if process.stderr is not None:
+            streams.append((process.stderr, "stderr"))
         try:
             async with anyio.create_task_group() as tg:
-                if process.stdout is not None:
-                    tg.start_soon(self._pump, process.stdout, "stdout")
-                if process.stderr is not None:
-                    tg.start_soon(self._pump, process.stderr, "stderr")
+                for stream, name in streams:
+                    tg.start_soon(self._pump, stream, name)
             code = await process.wait()
         except BaseException:
-            with anyio.CancelScope(shield=True):  # cancelled: leave nothing running
-                if process.returncode is None:
-                    await stop_group(process.pid, _CANCEL_GRACE_SECONDS)
+            # Cancelled (not killed): stop the group, and keep what it printed on the way out.
+            with anyio.CancelScope(shield=True):
+                async with anyio.create_task_group() as tg:
+                    for stream, name in streams:
+                        tg.start_soon(self._drain, stream, name)
+                    if process.returncode is None:
+                        await stop_group(process.pid, _CANCEL_GRACE_SECONDS)
                     await process.wait()
             raise
         return InfrastructureResult(identifier=identifier, status_code=code)
+
+    async def _drain(self, stream: ByteReceiveStream, name: StreamName) -> None:
+        with anyio.move_on_after(_CANCEL_GRACE_SECONDS + 5):
+            await self._pump(stream, name)
 
     async def _pump(self, stream: ByteReceiveStream, name: StreamName) -> None:
         lines = LineSplitter()
