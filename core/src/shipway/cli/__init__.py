@@ -10,6 +10,7 @@ import click
 
 from shipway._version import __version__
 from shipway.cli._deployment import deployment_group
+from shipway.cli._image import image_group
 from shipway.cli._infra import infra_group
 from shipway.cli._options import debug_option, state
 from shipway.cli._plugins import plugins_command
@@ -30,6 +31,7 @@ cli.add_command(run_command)
 cli.add_command(deployment_group)
 cli.add_command(infra_group)
 cli.add_command(plugins_command)
+cli.add_command(image_group)
 
 
 def _configure_logging() -> None:

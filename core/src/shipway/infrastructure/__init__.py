@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shipway.infrastructure._base import ENGINE_MODULE, Infrastructure, mask_secrets
+from shipway.infrastructure._capabilities import BuildsImages, ImageBuildRequest
 from shipway.infrastructure._errors import (
     InfrastructureError,
     InfrastructureNotAvailable,
@@ -30,6 +31,8 @@ from shipway.jobs import JOB_ENV_VAR, Job
 __all__ = [
     "ENGINE_MODULE",
     "JOB_ENV_VAR",
+    "BuildsImages",
+    "ImageBuildRequest",
     "Infrastructure",
     "InfrastructureError",
     "InfrastructureNotAvailable",
