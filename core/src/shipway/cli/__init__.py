@@ -12,7 +12,9 @@ from shipway._version import __version__
 from shipway.cli._deployment import deployment_group
 from shipway.cli._image import image_group
 from shipway.cli._infra import infra_group
+from shipway.cli._migrate import migrate_command
 from shipway.cli._options import debug_option, state
+from shipway.cli._plugin_new import plugin_group
 from shipway.cli._plugins import plugins_command
 from shipway.cli._run import run_command
 
@@ -31,7 +33,9 @@ cli.add_command(run_command)
 cli.add_command(deployment_group)
 cli.add_command(infra_group)
 cli.add_command(plugins_command)
+cli.add_command(plugin_group)
 cli.add_command(image_group)
+cli.add_command(migrate_command)
 
 
 def _configure_logging() -> None:

@@ -82,6 +82,8 @@ def _type_text(prop: dict[str, Any]) -> str:
         return json.dumps(prop["const"])
     if "anyOf" in prop:
         return " | ".join(_type_text(option) for option in prop["anyOf"])
+    if "$ref" in prop:  # a nested model: its name (the --json schema has its fields)
+        return str(prop["$ref"]).rpartition("/")[2]
     kind = prop.get("type", "any")
     if kind == "array":
         return f"list[{_type_text(prop.get('items', {}))}]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,9 @@ def _load_python(path: Path, display: str) -> DeploymentFile:
     if spec is None or spec.loader is None:
         raise ShipwayError(f"cannot import {display}")
     module = importlib.util.module_from_spec(spec)
-    with collect_deployments() as found:
+    with collect_deployments() as found, warnings.catch_warnings():
+        # Show deprecations raised by the file itself, as Python does for __main__.
+        warnings.filterwarnings("default", category=DeprecationWarning, module=spec.name)
         try:
             spec.loader.exec_module(module)
         except ShipwayError:

@@ -65,9 +65,11 @@ class Deployment(BaseModel):
         default_factory=dict,
         description="Fields set on top of the infrastructure; env and labels merge key by key.",
     )
-    tags: list[str] = Field(default_factory=list)
-    description: str | None = None
-    version: str | None = None
+    tags: list[str] = Field(
+        default_factory=list, description="Free-form tags, shown by `shipway deployment ls`."
+    )
+    description: str | None = Field(default=None, description="Free text about the deployment.")
+    version: str | None = Field(default=None, description="Free text: the deployment's version.")
     path: str | None = Field(
         default=None,
         description="The project directory entrypoints are relative to; "
@@ -110,6 +112,10 @@ class Deployment(BaseModel):
         )
 
     def __init__(self, /, **data: Any) -> None:
+        if "flow_runner" in data:  # the Prefect 2.0-beta spelling: warn and convert
+            from shipway.flow_runners import replace_flow_runner
+
+            data = replace_flow_runner(data)
         flow = data.get("flow")
         super().__init__(**data)
         if isinstance(flow, Flow):

@@ -28,7 +28,10 @@ def install_hint(type_name: str) -> str | None:
     known = FIRST_PARTY_PLUGINS.get(type_name)
     if known is None:
         return None
-    return f"'{type_name}' is provided by {known[0]}. Install it with: pip install {known[0]}"
+    return (
+        f"'{type_name}' is provided by {known[0]}. Install it with: "
+        f"shipway plugins install {known[0]}  (or: pip install {known[0]})"
+    )
 
 
 class PluginError(ShipwayError):
@@ -49,8 +52,8 @@ class UnknownInfrastructureType(PluginError):
             else "No infrastructure plugin is installed."
         )
         hint = install_hint(name) or (
-            "Pick one of the names above, or install the plugin that provides it "
-            "(`shipway plugins` lists what is installed)."
+            "Pick one of the names above, or install the plugin that provides it: "
+            "shipway plugins install <distribution>  (`shipway plugins` lists what is installed)."
         )
         super().__init__(" ".join(lines), hint=hint)
 

@@ -32,6 +32,7 @@ from shipway.plugins._errors import (
     UnknownInfrastructureType,
 )
 from shipway.plugins._policy import DISABLE_VAR, PluginPolicy
+from shipway.plugins._trace import HookTracer
 
 if TYPE_CHECKING:
     from shipway.infrastructure import Infrastructure, JobAdditions
@@ -97,6 +98,9 @@ class PluginRegistry:
         self._type_origin: dict[str, str] = {}
         self._loaded_sources: dict[PluginSource, object] = {}
         self._observers_loaded = False
+        self._tracer = HookTracer.from_environment()  # SHIPWAY_TRACE_HOOKS=1
+        if self._tracer is not None:
+            self._tracer.monitor(self._pm)
 
     # -- registration --------------------------------------------------------------
 
@@ -139,7 +143,7 @@ class PluginRegistry:
             if impl.plugin is not plugin:
                 continue
             try:
-                provided: Any = impl.function()
+                provided: Any = self._call_impl("shipway_infrastructure_types", impl, {})
             except Exception as exc:
                 self._pm.unregister(plugin)
                 raise PluginLoadError(name, origin, exc) from exc
@@ -203,6 +207,8 @@ class PluginRegistry:
     def _load_source(self, source: PluginSource) -> object:
         if source in self._loaded_sources:
             return self._loaded_sources[source]
+        if self._tracer is not None:
+            self._tracer.note(f"loading plugin {source.name!r} ({source.origin})")
         try:
             plugin = source.entry_point.load()
         except Exception as exc:
@@ -348,9 +354,11 @@ class PluginRegistry:
                 registered.get(id(impl.plugin), 0),
             ),
         )
+        if not impls and self._tracer is not None:
+            self._tracer.note(f"hook {hook_name}: no plugin implements it")
         for impl in impls:
             try:
-                result = impl.function(*(kwargs[arg] for arg in impl.argnames))
+                result = self._call_impl(hook_name, impl, kwargs)
             except Exception as exc:
                 if self.policy.strict:
                     raise
@@ -366,6 +374,21 @@ class PluginRegistry:
             if result is not None:
                 results.append(result)
         return results
+
+    def _call_impl(self, hook_name: str, impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Any:
+        """Call one implementation with the arguments it asks for, traced if enabled."""
+        arguments = {arg: kwargs[arg] for arg in impl.argnames}
+        if self._tracer is None:
+            return impl.function(*arguments.values())
+        plugin_name = self._pm.get_name(impl.plugin) or repr(impl.plugin)
+        self._tracer.call(hook_name, plugin_name, arguments)
+        try:
+            result = impl.function(*arguments.values())
+        except BaseException as exc:
+            self._tracer.raised(hook_name, plugin_name, exc)
+            raise
+        self._tracer.returned(hook_name, plugin_name, result)
+        return result
 
     def plugins(self) -> Iterable[tuple[str | None, object]]:
         return self._pm.list_name_plugin()

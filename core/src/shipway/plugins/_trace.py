@@ -1,0 +1,90 @@
+"""``SHIPWAY_TRACE_HOOKS=1``: print every hook call, its arguments and its result to stderr."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+
+import pluggy
+
+__all__ = ["TRACE_VAR", "HookTracer"]
+
+TRACE_VAR = "SHIPWAY_TRACE_HOOKS"
+
+_TRUE = {"1", "true", "yes", "on"}
+_PREFIX = "shipway: "
+_MAX_VALUE_CHARS = 2000
+
+
+class HookTracer:
+    """Writes one line per hook call and one per result (or exception), naming the plugin.
+
+    The registry calls implementations one at a time (so one failing observer cannot
+    silence the others), which pluggy's own monitoring would not see: it calls
+    :meth:`call` and :meth:`returned` itself. :meth:`monitor` covers ``pm.hook.*`` calls.
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream  # None: sys.stderr as it is when writing (pytest swaps it)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> HookTracer | None:
+        env = os.environ if environ is None else environ
+        return cls() if env.get(TRACE_VAR, "").strip().lower() in _TRUE else None
+
+    def call(self, hook_name: str, plugin: str, arguments: Mapping[str, Any]) -> None:
+        shown = ", ".join(f"{name}={_show(value)}" for name, value in arguments.items())
+        self._write(f"hook {hook_name}({shown}) [plugin {plugin}]")
+
+    def returned(self, hook_name: str, plugin: str, result: Any) -> None:
+        self._write(f"hook {hook_name} -> {_show(result)} [plugin {plugin}]")
+
+    def raised(self, hook_name: str, plugin: str, exc: BaseException) -> None:
+        self._write(f"hook {hook_name} raised {type(exc).__name__}: {exc} [plugin {plugin}]")
+
+    def note(self, message: str) -> None:
+        self._write(message)
+
+    def monitor(self, pm: pluggy.PluginManager) -> None:
+        """Trace calls made through ``pm.hook.*`` too (all implementations at once)."""
+
+        def before(
+            hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]
+        ) -> None:
+            self.call(hook_name, _plugins(pm, impls), kwargs)
+
+        def after(
+            outcome: pluggy.Result[Any],
+            hook_name: str,
+            impls: Sequence[pluggy.HookImpl],
+            kwargs: Mapping[str, Any],
+        ) -> None:
+            if outcome.exception is not None:
+                self.raised(hook_name, _plugins(pm, impls), outcome.exception)
+            else:
+                self.returned(hook_name, _plugins(pm, impls), outcome.get_result())
+
+        pm.add_hookcall_monitoring(before, after)
+
+    def _write(self, line: str) -> None:
+        stream = self._stream or sys.stderr
+        stream.write(f"{_PREFIX}{line}\n")
+        stream.flush()
+
+
+def _plugins(pm: pluggy.PluginManager, impls: Sequence[pluggy.HookImpl]) -> str:
+    return ", ".join(pm.get_name(impl.plugin) or repr(impl.plugin) for impl in impls) or "none"
+
+
+def _show(value: Any) -> str:
+    """``repr`` with secret-looking env values masked, cut short if very long."""
+    from shipway.infrastructure import Infrastructure, mask_secrets
+
+    if isinstance(value, Infrastructure):
+        value = value.model_copy(update={"env": mask_secrets(value.env)})
+    text = repr(value)
+    if len(text) > _MAX_VALUE_CHARS:
+        text = f"{text[:_MAX_VALUE_CHARS]}... ({len(text)} characters)"
+    return text

@@ -1,0 +1,115 @@
+"""Things that go wrong before a flow runs are one clear InfrastructureError each:
+a missing image, a failed pull, an unknown network, an engine that cannot be reached."""
+
+from __future__ import annotations
+
+import docker
+import pytest
+from _docker_images import DockerCleanup
+from _docker_run_helpers import RecordingSink, checks_job, run_in_foreground
+
+from shipway.infrastructure import InfrastructureError
+from shipway_docker import DockerContainer
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def sink() -> RecordingSink:
+    return RecordingSink()
+
+
+def leftovers(client: docker.DockerClient, cleanup: DockerCleanup) -> list[object]:
+    return client.containers.list(all=True, filters={"label": cleanup.label_filter})
+
+
+async def test_a_missing_image_with_pull_policy_never_says_how_to_get_it(
+    sink: RecordingSink, docker_client: docker.DockerClient, docker_cleanup: DockerCleanup
+) -> None:
+    image = f"shipway-test/absent:{docker_cleanup.run_id}"
+    infrastructure = DockerContainer(
+        image=image, image_pull_policy="Never", labels=docker_cleanup.labels
+    )
+
+    with pytest.raises(InfrastructureError) as caught:
+        await run_in_foreground(infrastructure, checks_job("echo"), sink)
+
+    error = caught.value
+    assert f"image {image!r} is not on the Docker engine" in error.message
+    assert "the pull policy is never" in error.message
+    assert error.hint is not None
+    assert f"shipway image build . --tag {image}" in error.hint
+    assert "if_not_present" in error.hint
+    assert leftovers(docker_client, docker_cleanup) == []
+
+
+async def test_a_failed_pull_names_the_image_and_the_registrys_answer(
+    sink: RecordingSink, docker_client: docker.DockerClient, docker_cleanup: DockerCleanup
+) -> None:
+    # Nothing listens on port 1: the engine's pull fails at once, with no network needed.
+    image = "127.0.0.1:1/shipway-test/absent:1"
+    infrastructure = DockerContainer(image=image, labels=docker_cleanup.labels)
+    assert infrastructure.pull_policy == "if_not_present"
+
+    with pytest.raises(InfrastructureError) as caught:
+        await run_in_foreground(infrastructure, checks_job("echo"), sink)
+
+    message = caught.value.message
+    assert message.startswith(f"cannot pull image {image!r} from 127.0.0.1:1: ")
+    assert "connection refused" in message.lower()
+    assert leftovers(docker_client, docker_cleanup) == []
+
+
+async def test_an_unknown_network_is_an_error_and_leaves_no_container(
+    runtime_image: str,
+    sink: RecordingSink,
+    docker_client: docker.DockerClient,
+    docker_cleanup: DockerCleanup,
+) -> None:
+    network = f"shipway-test-absent-{docker_cleanup.run_id}"
+    infrastructure = DockerContainer(
+        image=runtime_image,
+        image_pull_policy="never",
+        networks=[network],
+        labels=docker_cleanup.labels,
+    )
+
+    with pytest.raises(InfrastructureError) as caught:
+        await run_in_foreground(infrastructure, checks_job("echo"), sink)
+
+    # Depending on the engine's version, creating or starting the container refuses it.
+    assert f"network {network} not found" in caught.value.message
+    assert leftovers(docker_client, docker_cleanup) == []
+
+
+@pytest.mark.parametrize(
+    ("docker_host", "reason"),
+    [
+        ("unix:///nonexistent.sock", "No such file or directory"),
+        ("tcp://127.0.0.1:1", "Connection refused"),
+    ],
+)
+async def test_an_unreachable_engine_is_one_clear_error(
+    sink: RecordingSink, docker_host: str, reason: str
+) -> None:
+    infrastructure = DockerContainer(image="flows:1", docker_host=docker_host)
+
+    for attempt in (
+        run_in_foreground(infrastructure, checks_job("echo"), sink),
+        infrastructure.kill(f"ENGINE:{'a' * 64}", grace_seconds=1),
+    ):
+        with pytest.raises(InfrastructureError) as caught:
+            await attempt
+        error = caught.value
+        assert error.message == f"cannot reach the Docker engine at {docker_host}: {reason}"
+        assert error.hint is not None and "DOCKER_HOST" in error.hint
+        assert error.__cause__ is None and error.__suppress_context__  # no chained traceback
+
+
+async def test_docker_host_defaults_to_the_environment(
+    sink: RecordingSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+
+    with pytest.raises(InfrastructureError, match=r"at unix:///nonexistent\.sock: "):
+        await run_in_foreground(DockerContainer(image="flows:1"), checks_job("echo"), sink)
