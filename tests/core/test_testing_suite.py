@@ -461,3 +461,10 @@ def test_conformance_suite_has_a_docstring_for_every_hook_a_subclass_may_overrid
         )
         assert doc and doc.strip(), name
     assert textwrap.dedent(InfrastructureConformance.__doc__ or "").strip()
+
+
+def test_every_exported_name_exists() -> None:
+    missing = [name for name in shipway.testing.__all__ if not hasattr(shipway.testing, name)]
+
+    assert missing == []
+    assert "InfrastructureConformance" in shipway.testing.__all__

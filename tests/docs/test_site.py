@@ -205,7 +205,7 @@ def test_the_code_under_docs_passes_ruff() -> None:
     if found is None:
         pytest.skip("ruff is not installed: pip install -r requirements-dev.txt")
     result = subprocess.run(
-        [found, "check", "docs/_hooks", "docs/tutorial/code", "tests/docs"],
+        [found, "check", "--no-cache", "docs/_hooks", "docs/tutorial/code", "tests/docs"],
         cwd=ROOT,
         capture_output=True,
         text=True,

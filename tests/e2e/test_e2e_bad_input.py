@@ -80,7 +80,7 @@ MISTAKES = {
             "bad.yaml:11",
             "unknown infrastructure 'dockr'",
             "Infrastructure blocks defined in the file: local, flaky",
-            "Installed infrastructure types: process",
+            "Installed infrastructure types: ",
         ),
     ),
     "unknown infrastructure field": Mistake(
@@ -160,7 +160,7 @@ MISTAKES = {
     ),
     "unknown type in infra schema": Mistake(
         ("infra", "schema", "dockr"),
-        ("unknown infrastructure 'dockr'", "Installed infrastructure types: process"),
+        ("unknown infrastructure 'dockr'", "Installed infrastructure types: "),
     ),
     "unknown type in infra preview": Mistake(
         ("infra", "preview", "unknown-infra", "-f", "bad.yaml"),

@@ -88,7 +88,7 @@ def kubernetes_pull_policy(value: Any) -> str:
 class FlowRunner(BaseModel):
     """What every flow runner had: environment variables for the flow run."""
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid")
 
     #: The infrastructure type and class (from ``shipway.infrastructure``) that replace it.
     infrastructure_type: ClassVar[str]

@@ -49,6 +49,7 @@ def preview_command(
 def schema_command(type_name: str, as_json: bool) -> None:
     """Show the fields infrastructure TYPE accepts (a table, or its JSON schema)."""
     from shipway.cli._console import table
+    from shipway.infrastructure import Infrastructure
     from shipway.plugins import get_registry
 
     cls = get_registry().resolve(type_name)
@@ -64,7 +65,10 @@ def schema_command(type_name: str, as_json: bool) -> None:
             if field.is_required()
             else _default_text(field.get_default(call_default_factory=True))
         )
-        rows.append([field_name, _type_text(prop), default, field.description or ""])
+        # Plugins redeclare base fields such as `type` without a description: inherit it.
+        base = Infrastructure.model_fields.get(field_name)
+        description = field.description or (base.description if base else None) or ""
+        rows.append([field_name, _type_text(prop), default, description])
     table(
         ["FIELD", "TYPE", "DEFAULT", "DESCRIPTION"],
         rows,

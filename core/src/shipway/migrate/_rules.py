@@ -39,7 +39,7 @@ _RUNNER_MODULES = (
     FLOW_RUNNERS_MODULE,
 )
 #: Modules whose use through ``import x`` (not ``from x import``) is left for the user.
-OLD_MODULES = (*_RUNNER_MODULES[:-1], "prefect.deployments", FLOW_RUNNERS_MODULE)
+OLD_MODULES = (*_RUNNER_MODULES, "prefect.deployments")
 
 #: The keyword arguments shipway's Deployment accepts.
 DEPLOYMENT_FIELDS = frozenset(Deployment.model_fields)

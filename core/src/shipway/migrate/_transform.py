@@ -22,6 +22,7 @@ from libcst.metadata import (
     MetadataWrapper,
     ParentNodeProvider,
     PositionProvider,
+    Scope,
     ScopeProvider,
 )
 
@@ -72,6 +73,11 @@ class _Binding:
     alias: str | None
     uses: list[cst.CSTNode] = field(default_factory=list)
     rewritten_uses: int = 0
+
+    @property
+    def local(self) -> str:
+        """The name the import binds in the module."""
+        return self.alias or self.name
 
     @property
     def renamed_at_each_use(self) -> bool:
@@ -149,13 +155,15 @@ def _plan(wrapper: MetadataWrapper) -> _Plan:
 
     for binding in plan.bindings.values():
         left = [use for use in binding.uses if use not in plan.renamed | plan.converted]
-        if left and (binding.renamed_at_each_use or binding.rule.kind is Kind.PULL_POLICY):
+        policy = binding.rule.kind is Kind.PULL_POLICY
+        if left and (binding.renamed_at_each_use or policy):
             source = FLOW_RUNNERS_MODULE if provided_by_flow_runners(binding.name) else (
                 binding.module
             )
+            rewritten = f"as {binding.name}.MEMBER" if policy else "by calling it"
             plan.note(
                 left[0],
-                f"{binding.name} is used here other than by calling it, so it stays "
+                f"{binding.name} is used here other than {rewritten}, so it stays "
                 f"imported from {source}; replace this use by hand "
                 f"(the new spelling: {_new_spelling(binding.rule)})",
             )
@@ -180,7 +188,7 @@ def _note_plain_import(plan: _Plan, node: cst.Import) -> None:
             )
 
 
-def _bind(plan: _Plan, node: cst.ImportFrom, scope: object) -> None:
+def _bind(plan: _Plan, node: cst.ImportFrom, scope: Scope | None) -> None:
     module = _module_of(node)
     if module is None:
         return
@@ -200,8 +208,7 @@ def _bind(plan: _Plan, node: cst.ImportFrom, scope: object) -> None:
         asname = alias.asname.name if alias.asname else None
         local = asname.value if isinstance(asname, cst.Name) else None
         binding = _Binding(rule, module, name, local)
-        assignments = getattr(scope, "assignments", None)
-        for assignment in assignments[binding.alias or name] if assignments is not None else ():
+        for assignment in scope.assignments[binding.local] if scope is not None else ():
             if isinstance(assignment, ImportAssignment) and assignment.node is node:
                 binding.uses.extend(access.node for access in assignment.references)
         for use in binding.uses:

@@ -12,9 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from shipway.infrastructure import (
     ImageBuildRequest,
     Infrastructure,
-    InfrastructureError,
     InfrastructureNotAvailable,
-    InfrastructureNotFound,
     InfrastructureResult,
     Job,
 )
@@ -29,6 +27,13 @@ from shipway_docker._fields import (
     split_volume,
 )
 from shipway_docker._identifier import format_identifier, parse_identifier
+from shipway_docker._lifecycle import (
+    container_state,
+    create_container,
+    remove_or_warn,
+    start_container,
+    stop_container,
+)
 from shipway_docker._logs import ContainerOutput, attach
 from shipway_docker._preview import docker_run_command
 from shipway_docker._pull import ensure_image
@@ -41,14 +46,12 @@ from shipway_docker._spec import (
 )
 
 if TYPE_CHECKING:
-    import docker
+    pass
 
 __all__ = ["DockerContainer", "ImageRegistry"]
 
 # When a run is cancelled in-process (not through kill), its container gets this long.
 _CANCEL_GRACE_SECONDS = 10
-# How many "-N" suffixes to try when the container name is taken.
-_NAME_ATTEMPTS = 50
 
 
 class ImageRegistry(BaseModel):
@@ -236,7 +239,7 @@ class DockerContainer(Infrastructure):
             await anyio.to_thread.run_sync(
                 ensure_image, engine, spec.image, spec.pull_policy, auth, progress
             )
-            container_id = await anyio.to_thread.run_sync(_create, engine, spec)
+            container_id = await anyio.to_thread.run_sync(create_container, engine, spec)
             return await self._run_container(engine, spec, container_id, task_status)
         finally:
             engine.close()
@@ -256,19 +259,19 @@ class DockerContainer(Infrastructure):
                 with engine_errors(engine.address, "attaching to the container's output"):
                     frames = await anyio.to_thread.run_sync(attach, api, container_id)
                 output = ContainerOutput(frames, self.write_output)
-            await anyio.to_thread.run_sync(_start, engine, spec, container_id)
+            await anyio.to_thread.run_sync(start_container, engine, spec, container_id)
             started = True
             identifier = format_identifier(engine.id or engine.address, container_id)
             task_status.started(identifier)
             waited = await self._wait_for_exit(engine, container_id, output)
             with engine_errors(engine.address, f"inspecting container {container_id[:12]}"):
-                state = await anyio.to_thread.run_sync(_state, api, container_id)
+                state = await anyio.to_thread.run_sync(container_state, api, container_id)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self._abandon(engine, container_id, started, output)
             raise
         if self.auto_remove:
-            await anyio.to_thread.run_sync(_remove_or_warn, engine, container_id)
+            await anyio.to_thread.run_sync(remove_or_warn, engine, container_id)
         code = int(state.get("ExitCode", waited.get("StatusCode", -1)))
         return InfrastructureResult(identifier, code, self._reason(state, waited))
 
@@ -312,7 +315,7 @@ class DockerContainer(Infrastructure):
             if output is not None:
                 await output.drain(_CANCEL_GRACE_SECONDS + 5)
         if self.auto_remove or not started:
-            await anyio.to_thread.run_sync(_remove_or_warn, engine, container_id)
+            await anyio.to_thread.run_sync(remove_or_warn, engine, container_id)
 
     def _reason(self, state: dict[str, Any], waited: dict[str, Any]) -> str | None:
         """Docker's own diagnosis: out of memory, or an error it recorded."""
@@ -334,7 +337,7 @@ class DockerContainer(Infrastructure):
                     "stopped through that engine",
                     hint="Set docker_host (or DOCKER_HOST) to the engine that runs it.",
                 )
-            await anyio.to_thread.run_sync(_stop, engine, container_id, grace_seconds)
+            await anyio.to_thread.run_sync(stop_container, engine, container_id, grace_seconds)
         finally:
             engine.close()
 
@@ -350,82 +353,3 @@ class DockerContainer(Infrastructure):
         from shipway_docker._images import build_image  # only image builds pay for it
 
         return build_image(request)
-
-
-# -- blocking engine calls, run in worker threads -----------------------------------
-
-
-def _create(engine: Engine, spec: ContainerSpec) -> str:
-    """Create the container, retrying a taken name with -1, -2...; return its id."""
-    import docker
-
-    api = engine.client.api
-    with engine_errors(engine.address, f"creating a container from {spec.image!r}"):
-        for attempt in range(_NAME_ATTEMPTS):
-            name = spec.name if attempt == 0 else f"{spec.name}-{attempt}"
-            try:
-                created = api.create_container(**spec.create_arguments(api, name))
-            except docker.errors.APIError as exc:
-                if exc.status_code == 409:  # the name is taken
-                    continue
-                raise
-            return str(created["Id"])
-    raise InfrastructureError(
-        f"container names {spec.name!r} to {spec.name}-{_NAME_ATTEMPTS - 1} are all taken "
-        f"on the Docker engine at {engine.address}",
-        hint="Remove old containers (docker container prune), set auto_remove, or change name.",
-    )
-
-
-def _start(engine: Engine, spec: ContainerSpec, container_id: str) -> None:
-    """Join the other networks, then start."""
-    api = engine.client.api
-    for network in spec.networks[1:]:
-        with engine_errors(engine.address, f"connecting the container to network {network!r}"):
-            api.connect_container_to_network(container_id, network)
-    with engine_errors(engine.address, f"starting the container from {spec.image!r}"):
-        api.start(container_id)
-
-
-def _state(api: docker.APIClient, container_id: str) -> dict[str, Any]:
-    state: dict[str, Any] = api.inspect_container(container_id)["State"]
-    return state
-
-
-def _remove(api: docker.APIClient, container_id: str) -> None:
-    """Remove the container; one that is already gone is fine."""
-    import docker
-
-    with contextlib.suppress(docker.errors.NotFound):
-        api.remove_container(container_id, force=True)
-
-
-def _remove_or_warn(engine: Engine, container_id: str) -> None:
-    """Remove the container; the run's outcome matters more than a failed clean-up."""
-    try:
-        with engine_errors(engine.address, f"removing container {container_id[:12]}"):
-            _remove(engine.client.api, container_id)
-    except InfrastructureError as exc:
-        print(f"shipway-docker: {exc.message}", file=sys.stderr, flush=True)
-
-
-def _stop(engine: Engine, container_id: str, grace_seconds: int) -> None:
-    """SIGTERM, then SIGKILL after ``grace_seconds`` (what ``docker stop`` does)."""
-    import docker
-
-    api = engine.client.api
-    short = container_id[:12]
-    with engine_errors(engine.address, f"stopping container {short}"):
-        try:
-            state = api.inspect_container(container_id)["State"]
-            if not (state.get("Running") or state.get("Restarting")):
-                raise InfrastructureNotFound(
-                    f"container {short} is not running ({state.get('Status', 'stopped')}): "
-                    "the flow run has ended"
-                )
-            api.stop(container_id, timeout=grace_seconds)
-        except docker.errors.NotFound:
-            raise InfrastructureNotFound(
-                f"container {short} is not on the Docker engine at {engine.address}: "
-                "the flow run has ended and its container was removed"
-            ) from None

@@ -28,14 +28,13 @@ from urllib.parse import unquote, urlparse
 
 import docker
 import docker.errors
+import requests
 
 from shipway.infrastructure import ImageBuildRequest, InfrastructureError
 from shipway_docker._engine import api_error_text, connect, engine_errors
 
 __all__ = ["DEFAULT_BASE_IMAGE", "build_image"]
 
-VENV = "/opt/shipway/venv"
-PROJECT_DIR = "/opt/shipway/project"
 DEFAULT_BASE_IMAGE = f"python:{sys.version_info[0]}.{sys.version_info[1]}-slim"
 
 # Left out of the project copy: they are machine-specific, large, or both.
@@ -43,6 +42,7 @@ PROJECT_IGNORE = (".git", ".venv", "venv", "__pycache__", "*.pyc",
                   ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox")
 
 _TAIL_LINES = 25
+_BUILD_STEP_SECONDS = 1800  # the engine is silent while a step runs; docker-py's 60 s is short
 _PROBE = (
     "import json, platform, sys; "
     "print(json.dumps({'version': list(sys.version_info[:2]), "
@@ -137,7 +137,8 @@ class _TargetPython:
         """The platform tags of wheels that run in the base image, newest first."""
         arch = self.machine
         if self.libc[0] == "glibc":
-            newest = _version_tuple(self.libc[1])[1] if self.libc[1] else 17
+            glibc = _version_tuple(self.libc[1])
+            newest = glibc[1] if len(glibc) > 1 else 17
             tags = [f"manylinux_2_{minor}_{arch}" for minor in range(newest, 16, -1)]
             return [*tags, f"manylinux2014_{arch}"]
         return [f"musllinux_1_{minor}_{arch}" for minor in (2, 1)]
@@ -146,7 +147,8 @@ class _TargetPython:
 def _probe_python(client: docker.DockerClient, image: str) -> _TargetPython:
     try:
         found: dict[str, Any] = json.loads(_run_to_end(client, image, ["python3", "-c", _PROBE]))
-    except (docker.errors.DockerException, ValueError, IndexError) as exc:
+    except (docker.errors.DockerException, requests.RequestException, ValueError,
+            IndexError) as exc:
         raise InfrastructureError(
             f"base image {image!r} has no working python3: {_reason(exc)}",
             hint="Use a base image with Python 3.10 or newer and its venv module "
@@ -198,6 +200,7 @@ def _docker_build(
     try:
         for chunk in client.api.build(
             path=str(context), tag=tag, rm=True, forcerm=True, pull=False, decode=True,
+            timeout=_BUILD_STEP_SECONDS,
             buildargs={
                 "BASE_IMAGE": base_image,
                 "SHIPWAY_VERSION": __version__,
@@ -219,6 +222,11 @@ def _docker_build(
                     f"{chunk['error'].strip()}",
                     hint="The failing step and its output are shown above the error.",
                 )
+    except requests.exceptions.ReadTimeout:
+        raise InfrastructureError(
+            f"docker build of {tag} failed: no output for {_BUILD_STEP_SECONDS} s:\n"
+            f"{_step_tail(step_output)}"
+        ) from None
     except docker.errors.DockerException as exc:
         raise InfrastructureError(f"docker build of {tag} failed: {_reason(exc)}") from None
     if image_id is None:
