@@ -3,12 +3,15 @@ a missing image, a failed pull, an unknown network, an engine that cannot be rea
 
 from __future__ import annotations
 
+import socket
+
+import anyio
 import docker
 import pytest
 from _docker_images import DockerCleanup
 from _docker_run_helpers import RecordingSink, checks_job, run_in_foreground
 
-from shipway.infrastructure import InfrastructureError
+from shipway.infrastructure import InfrastructureError, output_sink
 from shipway_docker import DockerContainer
 
 pytestmark = pytest.mark.anyio
@@ -113,3 +116,21 @@ async def test_docker_host_defaults_to_the_environment(
 
     with pytest.raises(InfrastructureError, match=r"at unix:///nonexistent\.sock: "):
         await run_in_foreground(DockerContainer(image="flows:1"), checks_job("echo"), sink)
+
+
+async def test_cancelling_a_run_whose_engine_does_not_answer_is_prompt(
+    sink: RecordingSink,
+) -> None:
+    # Connections are queued by the kernel but never answered, as on a hung engine; the
+    # client would wait for its 60-second timeout.
+    silent = socket.create_server(("127.0.0.1", 0))
+    infrastructure = DockerContainer(
+        image="flows:1", docker_host=f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+    )
+    try:
+        with output_sink(sink), anyio.fail_after(30):  # well under the client's timeout
+            with anyio.move_on_after(0.5) as attempt:
+                await infrastructure.run(checks_job("echo"))
+        assert attempt.cancelled_caught
+    finally:
+        silent.close()  # the abandoned connection attempt fails and its thread ends

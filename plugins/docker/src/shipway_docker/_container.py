@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
@@ -231,18 +232,36 @@ class DockerContainer(Infrastructure):
     async def run(
         self, job: Job, task_status: TaskStatus[str] = anyio.TASK_STATUS_IGNORED
     ) -> InfrastructureResult:
-        engine = await anyio.to_thread.run_sync(connect, self.docker_host)
+        # Abandoned on cancellation: an engine that does not answer must not hold up Ctrl-C.
+        engine = await anyio.to_thread.run_sync(connect, self.docker_host, abandon_on_cancel=True)
         try:
             spec = self.container_spec(job, linux_engine=engine.os_type == "linux")
-            progress = sys.stderr if sys.stderr.isatty() else None
-            auth = self.image_registry.auth_config() if self.image_registry else None
-            await anyio.to_thread.run_sync(
-                ensure_image, engine, spec.image, spec.pull_policy, auth, progress
-            )
+            await self._ensure_image(engine, spec)
             container_id = await anyio.to_thread.run_sync(create_container, engine, spec)
             return await self._run_container(engine, spec, container_id, task_status)
         finally:
             engine.close()
+
+    async def _ensure_image(self, engine: Engine, spec: ContainerSpec) -> None:
+        """Pull as the policy says; a cancelled run stops waiting for the pull at once
+        (and the pull itself at its next progress event)."""
+        progress = sys.stderr if sys.stderr.isatty() else None
+        auth = self.image_registry.auth_config() if self.image_registry else None
+        abandoned = threading.Event()
+        try:
+            await anyio.to_thread.run_sync(
+                ensure_image,
+                engine,
+                spec.image,
+                spec.pull_policy,
+                auth,
+                progress,
+                abandoned,
+                abandon_on_cancel=True,
+            )
+        except BaseException:
+            abandoned.set()
+            raise
 
     async def _run_container(
         self,
@@ -328,7 +347,7 @@ class DockerContainer(Infrastructure):
 
     async def kill(self, identifier: str, grace_seconds: int = 30) -> None:
         engine_id, container_id = parse_identifier(identifier)
-        engine = await anyio.to_thread.run_sync(connect, self.docker_host)
+        engine = await anyio.to_thread.run_sync(connect, self.docker_host, abandon_on_cancel=True)
         try:
             if engine_id not in (engine.id, engine.address):
                 raise InfrastructureNotAvailable(

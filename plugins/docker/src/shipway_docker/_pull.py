@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any, TextIO
@@ -31,9 +32,11 @@ def ensure_image(
     policy: PullPolicy,
     auth_config: Mapping[str, str] | None = None,
     progress: TextIO | None = None,
+    abandoned: threading.Event | None = None,
 ) -> None:
     """Pull ``image`` when the policy says so; raise an InfrastructureError naming the
-    image (and the registry's answer) when it cannot be had. Blocks."""
+    image (and the registry's answer) when it cannot be had. Blocks; a pull stops at
+    its next progress event once ``abandoned`` is set (the caller was cancelled)."""
     if policy != "always" and _present(engine, image):
         return
     if policy == "never":
@@ -43,7 +46,7 @@ def ensure_image(
             hint=f"Build it with `shipway image build . --tag {image}`, or set "
             "image_pull_policy to if_not_present (or always) to pull it from a registry.",
         )
-    _pull(engine, image, policy, auth_config, progress)
+    _pull(engine, image, policy, auth_config, progress, abandoned or threading.Event())
 
 
 def _present(engine: Engine, image: str) -> bool:
@@ -63,6 +66,7 @@ def _pull(
     policy: PullPolicy,
     auth_config: Mapping[str, str] | None,
     progress: TextIO | None,
+    abandoned: threading.Event,
 ) -> None:
     """Pull, telling stderr it happens (a pull can take minutes); on a terminal
     (``progress``), a line redrawn in place shows layers and bytes."""
@@ -83,6 +87,9 @@ def _pull(
             auth_config=dict(auth_config) if auth_config else None,
         )
         for event in events:
+            if abandoned.is_set():
+                events.close()
+                return
             if "error" in event:
                 raise _cannot_pull(image, registry, str(event["error"]), policy)
             if display is not None:
