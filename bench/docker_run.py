@@ -21,14 +21,13 @@ The aim is reported, not enforced. Standard library only, apart from the install
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _timing import Command, measure, print_table, ratio_line
 
 AIM = 1.5
 DEPLOYMENT = """\
@@ -41,34 +40,6 @@ deployments:
       image_pull_policy: never
       auto_remove: true
 """
-
-
-@dataclasses.dataclass
-class Command:
-    label: str
-    argv: list[str]
-    cwd: Path | None = None
-    seconds: list[float] = dataclasses.field(default_factory=list)
-
-    def time_once(self) -> float:
-        started = time.perf_counter()
-        result = subprocess.run(
-            self.argv,
-            cwd=self.cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            check=False,
-        )
-        elapsed = time.perf_counter() - started
-        if result.returncode != 0:
-            stderr = result.stderr.decode(errors="replace").strip()
-            sys.exit(f"{self.label!r} exited with status {result.returncode}:\n{stderr}")
-        return elapsed
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.seconds)
 
 
 def required(program: Path | str | None, what: str) -> str:
@@ -118,29 +89,12 @@ def main() -> int:
             [docker, "run", "--rm", args.image, "python3", "-c", "print(1)"],
         )
         commands = [floor, shipway_run]
-        for command in commands:  # warm-up, not counted
-            command.time_once()
-        for _ in range(args.runs):
-            for command in commands:
-                command.seconds.append(command.time_once())
+        measure(commands, args.runs)
 
     print(f"image: {args.image}")
-    print(f"interpreter: {sys.executable} (Python {sys.version.split()[0]})")
-    print(f"runs: {args.runs} per command, after one warm-up run each; wall time in ms")
-    print()
-    print(f"{'command':<46} {'median':>8} {'min':>8} {'max':>8}")
-    for command in commands:
-        print(
-            f"{command.label:<46} {command.median * 1000:8.1f} "
-            f"{min(command.seconds) * 1000:8.1f} {max(command.seconds) * 1000:8.1f}"
-        )
-    print()
+    print_table(commands, args.runs)
     ratio = shipway_run.median / floor.median
-    verdict = "within aim" if ratio <= AIM else "ABOVE aim"
-    print(
-        f"{'shipway run (container) / docker run floor':<46} {ratio:5.2f}x   "
-        f"(aim <= {AIM:g}x: {verdict})"
-    )
+    print(ratio_line("shipway run (container) / docker run floor", ratio, AIM))
     return 0
 
 

@@ -19,45 +19,15 @@ Standard library only, apart from the installed ``shipway`` being measured.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from _timing import Command, measure, print_table, ratio_line
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BARE_CALL = "from flows.hello import hello_world; hello_world()"
 HELP_AIM = 4.0
 RUN_AIM = 3.0
-
-
-@dataclasses.dataclass
-class Command:
-    label: str
-    argv: list[str]
-    cwd: Path | None = None
-    seconds: list[float] = dataclasses.field(default_factory=list)
-
-    def time_once(self) -> float:
-        started = time.perf_counter()
-        result = subprocess.run(
-            self.argv,
-            cwd=self.cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            check=False,
-        )
-        elapsed = time.perf_counter() - started
-        if result.returncode != 0:
-            stderr = result.stderr.decode(errors="replace").strip()
-            sys.exit(f"{self.label!r} exited with status {result.returncode}:\n{stderr}")
-        return elapsed
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.seconds)
 
 
 def shipway_script() -> Path:
@@ -68,11 +38,6 @@ def shipway_script() -> Path:
             "the environment where shipway is installed, e.g. .venv/bin/python bench/startup.py"
         )
     return script
-
-
-def ratio_line(label: str, value: float, aim: float) -> str:
-    verdict = "within aim" if value <= aim else "ABOVE aim"
-    return f"{label:<42} {value:5.2f}x   (aim <= {aim:g}x: {verdict})"
 
 
 def main() -> int:
@@ -92,22 +57,8 @@ def main() -> int:
     shipway_run = Command("shipway run example", [shipway, "run", "example"], EXAMPLES)
     commands = [python_pass, shipway_help, bare, shipway_run]
 
-    for command in commands:  # warm-up, not counted
-        command.time_once()
-    for _ in range(args.runs):
-        for command in commands:
-            command.seconds.append(command.time_once())
-
-    print(f"interpreter: {python} (Python {sys.version.split()[0]})")
-    print(f"runs: {args.runs} per command, after one warm-up run each; wall time in ms")
-    print()
-    print(f"{'command':<34} {'median':>8} {'min':>8} {'max':>8}")
-    for command in commands:
-        print(
-            f"{command.label:<34} {command.median * 1000:8.1f} "
-            f"{min(command.seconds) * 1000:8.1f} {max(command.seconds) * 1000:8.1f}"
-        )
-    print()
+    measure(commands, args.runs)
+    print_table(commands, args.runs)
     help_ratio = shipway_help.median / python_pass.median
     run_ratio = shipway_run.median / bare.median
     print(ratio_line("shipway --help / python -c pass", help_ratio, HELP_AIM))

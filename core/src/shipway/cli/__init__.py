@@ -4,7 +4,6 @@ run, so ``shipway --help`` stays fast."""
 from __future__ import annotations
 
 import sys
-import traceback
 
 import click
 
@@ -67,6 +66,8 @@ def main(argv: list[str] | None = None) -> None:
         from shipway.errors import ShipwayError
 
         if state.debug:
+            import traceback
+
             traceback.print_exc()
         if isinstance(exc, ShipwayError):
             error(str(exc))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
@@ -22,6 +21,8 @@ def deployment_group() -> None:
 @debug_option
 def ls_command(file: str | None, as_json: bool) -> None:
     """List the deployments defined in a file."""
+    import json
+
     from shipway.cli._console import table
     from shipway.deployments import load_deployment_file
 
@@ -56,6 +57,8 @@ def ls_command(file: str | None, as_json: bool) -> None:
 @debug_option
 def inspect_command(name: str, file: str | None, as_json: bool) -> None:
     """Show deployment NAME with its resolved infrastructure (secrets masked)."""
+    import json
+
     import yaml
 
     from shipway.deployments import load_deployment_file, resolve_infrastructure

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from shipway.cli._options import debug_option
@@ -20,7 +18,7 @@ def image_group() -> None:
 @image_group.command("build")
 @click.argument(
     "project_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False),
     default=".",
     required=False,
 )
@@ -42,7 +40,7 @@ def image_group() -> None:
 )
 @debug_option
 def build_command(
-    project_dir: Path,
+    project_dir: str,
     tag: str,
     base_image: str | None,
     distributions: tuple[str, ...],
@@ -53,6 +51,8 @@ def build_command(
     Everything is installed from wheels built on this machine: the build itself
     needs no network.
     """
+    from pathlib import Path
+
     from shipway.cli._console import status
     from shipway.errors import ShipwayError
     from shipway.infrastructure import BuildsImages, ImageBuildRequest
@@ -65,7 +65,7 @@ def build_command(
             hint=f"Use --type with a type that can, such as {DEFAULT_IMAGE_TYPE}.",
         )
     request = ImageBuildRequest(
-        project_dir=project_dir.resolve(),
+        project_dir=Path(project_dir).resolve(),
         tag=tag,
         base_image=base_image,
         distributions=distributions,

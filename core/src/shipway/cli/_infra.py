@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
@@ -48,6 +47,8 @@ def preview_command(
 @debug_option
 def schema_command(type_name: str, as_json: bool) -> None:
     """Show the fields infrastructure TYPE accepts (a table, or its JSON schema)."""
+    import json
+
     from shipway.cli._console import table
     from shipway.infrastructure import Infrastructure
     from shipway.plugins import get_registry
@@ -78,10 +79,14 @@ def schema_command(type_name: str, as_json: bool) -> None:
 
 
 def _default_text(value: Any) -> str:
+    import json
+
     return json.dumps(value) if not isinstance(value, str) else value
 
 
 def _type_text(prop: dict[str, Any]) -> str:
+    import json
+
     if "const" in prop:
         return json.dumps(prop["const"])
     if "anyOf" in prop:

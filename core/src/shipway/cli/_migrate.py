@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -18,7 +17,7 @@ EXIT_ERRORS = 2
 
 
 @click.command("migrate")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--check",
     is_flag=True,
@@ -32,7 +31,7 @@ EXIT_ERRORS = 2
     help="Print a unified diff of each change on stdout.",
 )
 @debug_option
-def migrate_command(paths: tuple[Path, ...], check: bool, show_diff: bool) -> None:
+def migrate_command(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
     """Rewrite PATHS (Python files, or directories searched for them) from flow runners
     to infrastructure: imports, class names, flow_runner= to infrastructure=, and
     renamed fields such as condaenv to conda_env. Formatting and comments are kept.
@@ -42,12 +41,14 @@ def migrate_command(paths: tuple[Path, ...], check: bool, show_diff: bool) -> No
     could not be migrated (not Python, unreadable, a syntax error); the other paths
     are still processed.
     """
+    from pathlib import Path
+
     from shipway.cli._console import error, status
     from shipway.migrate import Status, migrate_paths, require_libcst
 
     require_libcst()
     counts = dict.fromkeys(Status, 0)
-    for outcome in migrate_paths(paths, write=not check):
+    for outcome in migrate_paths([Path(p) for p in paths], write=not check):
         counts[outcome.status] += 1
         if outcome.status is Status.ERROR:
             error(outcome.error or outcome.display)

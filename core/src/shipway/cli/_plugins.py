@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from shipway.cli._options import debug_option
@@ -26,6 +24,8 @@ def plugins_command(ctx: click.Context, as_json: bool) -> None:
 
     `shipway plugins install NAME` installs one.
     """
+    import json
+
     if ctx.invoked_subcommand is not None:
         return
     from shipway.cli._console import table
