@@ -23,13 +23,13 @@ def _tool(name: str) -> str:
 def test_ruff_finds_nothing() -> None:
     result = subprocess.run(
         [_tool("ruff"), "check", "core/src", "plugins", "tests", "bench"],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_mypy_strict_passes_on_the_packages() -> None:
-    result = subprocess.run(
-        [_tool("mypy")], cwd=ROOT, capture_output=True, text=True, timeout=600
-    )
+    result = subprocess.run([_tool("mypy")], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -24,7 +24,7 @@ from typing import Literal
 
 import anyio
 import pytest
-from anyio.abc import ByteReceiveStream, TaskStatus
+from anyio.abc import TaskStatus
 from pydantic import Field
 
 from shipway._markers import hookimpl
@@ -34,7 +34,6 @@ from shipway.infrastructure import (
     InfrastructureNotFound,
     InfrastructureResult,
     Job,
-    LineSplitter,
     StreamName,
 )
 from shipway.jobs import JOB_ENV_VAR
@@ -74,19 +73,11 @@ class LocalEcho(Infrastructure):
         async with process:
             async with anyio.create_task_group() as tg:
                 if process.stdout is not None:
-                    tg.start_soon(self._pump, process.stdout, "stdout")
+                    tg.start_soon(self.forward_output, process.stdout, "stdout")
                 if process.stderr is not None:
-                    tg.start_soon(self._pump, process.stderr, "stderr")
+                    tg.start_soon(self.forward_output, process.stderr, "stderr")
             code = await process.wait()
         return InfrastructureResult(identifier=identifier, status_code=code)
-
-    async def _pump(self, stream: ByteReceiveStream, name: StreamName) -> None:
-        lines = LineSplitter()
-        async for chunk in stream:
-            for line in lines.feed(chunk):
-                self.write_output(name, line)
-        for line in lines.flush():
-            self.write_output(name, line)
 
     async def kill(self, identifier: str, grace_seconds: int = 30) -> None:
         pid = int(identifier.rpartition(":")[2])

@@ -52,16 +52,31 @@ def hello() -> None:
         (
             DockerFlowRunner,
             [
-                "env", "image", "image_pull_policy", "networks", "network_mode", "labels",
-                "auto_remove", "volumes", "stream_output",
+                "env",
+                "image",
+                "image_pull_policy",
+                "networks",
+                "network_mode",
+                "labels",
+                "auto_remove",
+                "volumes",
+                "stream_output",
             ],
         ),
         (
             KubernetesFlowRunner,
             [
-                "env", "image", "namespace", "service_account_name", "labels",
-                "image_pull_policy", "job", "customizations", "job_watch_timeout_seconds",
-                "pod_watch_timeout_seconds", "stream_output",
+                "env",
+                "image",
+                "namespace",
+                "service_account_name",
+                "labels",
+                "image_pull_policy",
+                "job",
+                "customizations",
+                "job_watch_timeout_seconds",
+                "pod_watch_timeout_seconds",
+                "stream_output",
             ],
         ),
     ],
@@ -87,8 +102,7 @@ def test_all_names_are_public_and_listed() -> None:
     public = {
         name
         for name, value in vars(shipway.flow_runners).items()
-        if not name.startswith("_")
-        and getattr(value, "__module__", None) == "shipway.flow_runners"
+        if not name.startswith("_") and getattr(value, "__module__", None) == "shipway.flow_runners"
     }
     assert public == set(shipway.flow_runners.__all__)
 

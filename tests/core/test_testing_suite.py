@@ -240,12 +240,12 @@ def test_fixtures_of_the_plugin(shipway_project, shipway_registry, shipway_run):
     assert finished.identifier == finished.result.identifier
 '''
 
-VARIANT = '''
+VARIANT = """
 class Test{name}(Quick):
     @pytest.fixture
     def infrastructure(self):
         return suite_plugin.{name}()
-'''
+"""
 
 # Which test of the suite each broken variant must fail (and only that one is run).
 BROKEN: dict[str, str] = {
@@ -260,9 +260,7 @@ BROKEN: dict[str, str] = {
     "NoFixture": "test_hello_flow_runs_and_its_output_arrives",
 }
 
-SUITE_TESTS = sorted(
-    name for name in vars(InfrastructureConformance) if name.startswith("test_")
-)
+SUITE_TESTS = sorted(name for name in vars(InfrastructureConformance) if name.startswith("test_"))
 
 
 def _install_plugin(site: Path) -> None:
@@ -277,9 +275,7 @@ def _install_plugin(site: Path) -> None:
     (info / "entry_points.txt").write_text(f"[{INFRASTRUCTURE_GROUP}]\n{points}", encoding="utf-8")
 
 
-def _pytest(
-    tmp_path: Path, *args: str, plugin: bool = True
-) -> subprocess.CompletedProcess[str]:
+def _pytest(tmp_path: Path, *args: str, plugin: bool = True) -> subprocess.CompletedProcess[str]:
     site = tmp_path / "site"
     if not site.exists():
         _install_plugin(site)

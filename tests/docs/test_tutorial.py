@@ -62,8 +62,13 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(directory)], check=True, timeout=TIMEOUT)
     install = subprocess.run(
         [
-            str(directory / "bin" / "python"), "-m", "pip", "install", "--quiet",
-            str(ROOT / "core"), f"{CODE / 'shipway-sandbox'}[test]",
+            str(directory / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            str(ROOT / "core"),
+            f"{CODE / 'shipway-sandbox'}[test]",
         ],
         env=_environment(),
         capture_output=True,
@@ -180,9 +185,13 @@ def test_preview_shows_the_command_masks_secrets_and_starts_nothing(
     shipway: Shipway, project: Path
 ) -> None:
     result = shipway(
-        "infra", "preview", "report",
-        "--override", "env.API_TOKEN=abc",
-        "--override", "command=[touch, started.txt]",
+        "infra",
+        "preview",
+        "report",
+        "--override",
+        "env.API_TOKEN=abc",
+        "--override",
+        "command=[touch, started.txt]",
         API_TOKEN="s3cret",
     )
     assert result.returncode == 0, result.stderr

@@ -34,8 +34,7 @@ class FreshVenv:
         self.env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith("SHIPWAY_")
-            and k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}
+            if not k.startswith("SHIPWAY_") and k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}
         }
         self.env.update(
             VIRTUAL_ENV=str(root),
@@ -65,8 +64,13 @@ class FreshVenv:
     def pip_install(self, *requirements: str, cwd: Path) -> None:
         """``pip install`` into this environment; skip the test if no index can be reached."""
         done = self.run(
-            self.bin("python"), "-m", "pip", "install", *requirements,
-            cwd=cwd, timeout=INSTALL_TIMEOUT,
+            self.bin("python"),
+            "-m",
+            "pip",
+            "install",
+            *requirements,
+            cwd=cwd,
+            timeout=INSTALL_TIMEOUT,
         )
         skip_if_index_unreachable(done)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -48,9 +48,7 @@ Deployment(name="deprecated", flow=hello_world, flow_runner=SubprocessFlowRunner
 """
 
 
-def test_prefect_beta_file_is_migrated_then_loads_and_runs(
-    shipway: Shipway, project: Path
-) -> None:
+def test_prefect_beta_file_is_migrated_then_loads_and_runs(shipway: Shipway, project: Path) -> None:
     path = write_file(project, "old_deployments.py", PREFECT_BETA)
 
     before = shipway("deployment", "ls", "-f", "old_deployments.py")

@@ -39,8 +39,7 @@ def test_generated_plugin_installs_loads_and_passes_its_own_tests(tmp_path: Path
     pyproject = (package / "pyproject.toml").read_text()
     assert 'name = "shipway-acme-cloud"' in pyproject
     assert (
-        '[project.entry-points."shipway.infrastructure"]\n'
-        'acme-cloud = "shipway_acme_cloud.plugin"'
+        '[project.entry-points."shipway.infrastructure"]\nacme-cloud = "shipway_acme_cloud.plugin"'
     ) in pyproject
     texts = [p.read_text() for p in package.rglob("*") if p.suffix in {".py", ".md", ".toml"}]
     assert not [text for text in texts if "${" in text], "a placeholder was left unfilled"
@@ -75,8 +74,18 @@ def test_generated_code_passes_the_projects_lint_rules(tmp_path: Path) -> None:
     assert created.returncode == 0, created.stderr
 
     lint = subprocess.run(
-        [str(ruff), "check", "--isolated", "--select", "E,F,W,I,UP,B,SIM,RUF",
-         "--line-length", "100", "--target-version", "py310", "."],
+        [
+            str(ruff),
+            "check",
+            "--isolated",
+            "--select",
+            "E,F,W,I,UP,B,SIM,RUF",
+            "--line-length",
+            "100",
+            "--target-version",
+            "py310",
+            ".",
+        ],
         cwd=tmp_path / "shipway-acme-regional-batch-cluster",
         capture_output=True,
         text=True,

@@ -27,8 +27,11 @@ NAMES = sorted(path.name.removesuffix(".py.before") for path in CASES.glob("*.py
 #: What each case leaves for a person, by line of the original file.
 EXPECTED_NOTES: dict[str, list[tuple[int, str]]] = {
     "seed_kubernetes_deployment": [
-        (27, "KubernetesFlowRunner is used here other than by calling it, so it stays "
-             "imported from shipway.flow_runners"),
+        (
+            27,
+            "KubernetesFlowRunner is used here other than by calling it, so it stays "
+            "imported from shipway.flow_runners",
+        ),
     ],
 }
 

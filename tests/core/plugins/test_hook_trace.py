@@ -62,8 +62,7 @@ def test_resolution_shows_the_plugin_loading_and_what_its_hook_returned(
 
     assert trace_lines(capsys.readouterr().err) == [
         "shipway: loading plugin 'sandbox' (acme-sandbox 1.2, module acme_sandbox_plugin)",
-        "shipway: hook shipway_infrastructure_types() "
-        "[plugin shipway.infrastructure:sandbox]",
+        "shipway: hook shipway_infrastructure_types() [plugin shipway.infrastructure:sandbox]",
         "shipway: hook shipway_infrastructure_types -> "
         "[<class 'acme_sandbox_plugin.Sandbox'>] [plugin shipway.infrastructure:sandbox]",
     ]
@@ -124,9 +123,7 @@ def test_calls_through_pluggy_itself_are_traced_too(
 
 
 @pytest.mark.usefixtures("tracing")
-def test_a_hook_nobody_implements_says_so(
-    job: Job, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_hook_nobody_implements_says_so(job: Job, capsys: pytest.CaptureFixture[str]) -> None:
     registry = PluginRegistry(PluginPolicy())
 
     registry.flow_run_state_changed(job, State(StateType.RUNNING))

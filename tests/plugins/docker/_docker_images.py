@@ -142,12 +142,15 @@ def ensure_base_image(client: docker.DockerClient) -> str:
         tarball = _rootfs_tarball()
         started = time.monotonic()
         answer = client.api.import_image_from_file(
-            str(tarball), repository=BASE_IMAGE.split(":")[0], tag=DEBIAN_SUITE,
+            str(tarball),
+            repository=BASE_IMAGE.split(":")[0],
+            tag=DEBIAN_SUITE,
             changes=["ENV LANG=C.UTF-8"],
         )
         if not image_exists(client, BASE_IMAGE):
-            pytest.fail(f"docker import of {tarball} did not make {BASE_IMAGE}: {answer}",
-                        pytrace=False)
+            pytest.fail(
+                f"docker import of {tarball} did not make {BASE_IMAGE}: {answer}", pytrace=False
+            )
         _progress(f"imported {BASE_IMAGE} in {time.monotonic() - started:.1f} s")
     return BASE_IMAGE
 
@@ -169,10 +172,15 @@ def _rootfs_tarball() -> Path:
         started = time.monotonic()
         result = subprocess.run(
             [
-                "debootstrap", "--variant=minbase", f"--include={DEBOOTSTRAP_PACKAGES}",
-                DEBIAN_SUITE, str(target), mirror,
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={DEBOOTSTRAP_PACKAGES}",
+                DEBIAN_SUITE,
+                str(target),
+                mirror,
             ],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             tail = "\n".join((result.stdout + result.stderr).splitlines()[-30:])
@@ -259,9 +267,19 @@ def ensure_runtime_image(client: docker.DockerClient, base_image: str) -> str:
             project = make_test_project(Path(scratch) / "project")
             started = time.monotonic()
             result = subprocess.run(
-                [*shipway_command(), "image", "build", str(project), "--tag", tag,
-                 "--base", base_image],
-                capture_output=True, text=True, timeout=1200,
+                [
+                    *shipway_command(),
+                    "image",
+                    "build",
+                    str(project),
+                    "--tag",
+                    tag,
+                    "--base",
+                    base_image,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=1200,
             )
         if result.returncode != 0:
             tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])

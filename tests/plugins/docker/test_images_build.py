@@ -37,18 +37,28 @@ BUILD_TIMEOUT = 900
 
 def shipway_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*shipway_command(), *args], capture_output=True, text=True, timeout=BUILD_TIMEOUT,
+        [*shipway_command(), *args],
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT,
         env={**os.environ, **(env or {})},
     )
 
 
 def run_in(
-    client: docker.DockerClient, cleanup: DockerCleanup, image: str, command: list[str],
+    client: docker.DockerClient,
+    cleanup: DockerCleanup,
+    image: str,
+    command: list[str],
     environment: dict[str, str] | None = None,
 ) -> tuple[int, str]:
     """``docker run IMAGE COMMAND``: the exit status and the output (stdout and stderr)."""
     container = client.containers.run(
-        image, command, environment=environment, labels=cleanup.labels, detach=True,
+        image,
+        command,
+        environment=environment,
+        labels=cleanup.labels,
+        detach=True,
     )
     try:
         status = container.wait(timeout=120)["StatusCode"]
@@ -74,14 +84,25 @@ def built(
     the project also holds what must not be copied (.git, .venv, bytecode)."""
     project = make_test_project(tmp_path_factory.mktemp("image-build") / "project")
     (project / "requirements.txt").write_text("iniconfig\n", encoding="utf-8")
-    for junk in (".git/HEAD", ".venv/bin/python", "flows/__pycache__/hello.cpython-311.pyc",
-                 "stale.pyc"):
+    for junk in (
+        ".git/HEAD",
+        ".venv/bin/python",
+        "flows/__pycache__/hello.cpython-311.pyc",
+        "stale.pyc",
+    ):
         (project / junk).parent.mkdir(parents=True, exist_ok=True)
         (project / junk).write_text("not for the image\n", encoding="utf-8")
     tag = unique_tag("image-build")
     result = shipway_cli(
-        "image", "build", str(project), "--tag", tag, "--base", base_image,
-        "--with", "shipway-process",
+        "image",
+        "build",
+        str(project),
+        "--tag",
+        tag,
+        "--base",
+        base_image,
+        "--with",
+        "shipway-process",
     )
     yield tag, result
     remove_image(docker_client, tag)
@@ -107,10 +128,17 @@ def test_the_build_reports_the_tag_and_streams_the_build_log(
 def test_the_image_holds_shipway_the_plugin_and_the_requirements(
     docker_client: docker.DockerClient, docker_cleanup: DockerCleanup, image: str
 ) -> None:
-    status, output = run_in(docker_client, docker_cleanup, image, [
-        "python", "-c",
-        "import sys, shipway, shipway_process, iniconfig; print(shipway.__version__, sys.prefix)",
-    ])
+    status, output = run_in(
+        docker_client,
+        docker_cleanup,
+        image,
+        [
+            "python",
+            "-c",
+            "import sys, shipway, shipway_process, iniconfig; "
+            "print(shipway.__version__, sys.prefix)",
+        ],
+    )
     assert status == 0, output
     assert output.split()[:2] == [shipway.__version__, "/opt/shipway/venv"]
     status, output = run_in(docker_client, docker_cleanup, image, ["shipway", "plugins", "--json"])
@@ -135,10 +163,16 @@ def test_the_image_is_labelled_and_runs_the_engine_in_the_project(
 def test_the_project_is_copied_without_vcs_virtualenvs_or_bytecode(
     docker_client: docker.DockerClient, docker_cleanup: DockerCleanup, image: str
 ) -> None:
-    status, output = run_in(docker_client, docker_cleanup, image, [
-        "python", "-c",
-        "import os; print(sorted(os.path.join(d, f) for d, _, fs in os.walk('.') for f in fs))",
-    ])
+    status, output = run_in(
+        docker_client,
+        docker_cleanup,
+        image,
+        [
+            "python",
+            "-c",
+            "import os; print(sorted(os.path.join(d, f) for d, _, fs in os.walk('.') for f in fs))",
+        ],
+    )
     assert status == 0, output
     assert "./flows/hello.py" in output
     assert "./shipway.yaml" in output
@@ -152,7 +186,10 @@ def test_a_flow_runs_in_the_image_through_the_engine(
 ) -> None:
     job = Job(entrypoint="flows/hello.py:hello_world", parameters={"name": "container"})
     status, output = run_in(
-        docker_client, docker_cleanup, image, ["python", "-m", "shipway.engine"],
+        docker_client,
+        docker_cleanup,
+        image,
+        ["python", "-m", "shipway.engine"],
         environment={"SHIPWAY_FLOW_RUN": job.to_json()},
     )
     assert status == 0, output
@@ -164,7 +201,10 @@ def test_the_test_runtime_image_runs_the_example_flow_by_default(
 ) -> None:
     job = Job(entrypoint="flows/hello.py:hello_world", parameters={"name": "runtime"})
     status, output = run_in(
-        docker_client, docker_cleanup, runtime_image, [],  # the image's CMD: the engine
+        docker_client,
+        docker_cleanup,
+        runtime_image,
+        [],  # the image's CMD: the engine
         environment={"SHIPWAY_FLOW_RUN": job.to_json()},
     )
     assert status == 0, output
@@ -178,11 +218,19 @@ def assert_one_clear_error(result: subprocess.CompletedProcess[str], *fragments:
         assert fragment in result.stderr, result.stderr
 
 
-def test_a_missing_base_image_is_one_clear_error(docker_client: docker.DockerClient,
-                                                 tmp_path: Path) -> None:
+def test_a_missing_base_image_is_one_clear_error(
+    docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
     missing = f"shipway-test/no-such-base:{uuid.uuid4().hex[:8]}"
-    result = shipway_cli("image", "build", str(make_test_project(tmp_path / "p")),
-                         "--tag", unique_tag("never"), "--base", missing)
+    result = shipway_cli(
+        "image",
+        "build",
+        str(make_test_project(tmp_path / "p")),
+        "--tag",
+        unique_tag("never"),
+        "--base",
+        missing,
+    )
     assert_one_clear_error(result, repr(missing), "must exist locally or be pullable")
 
 
@@ -195,11 +243,19 @@ def test_a_base_image_without_python_is_one_clear_error(
     with tarfile.open(rootfs, "w") as tar:
         tar.add(readme, arcname="README")
     tag = unique_tag("no-python")
-    docker_client.api.import_image_from_file(str(rootfs), repository=tag.split(":")[0],
-                                             tag=tag.split(":")[1])
+    docker_client.api.import_image_from_file(
+        str(rootfs), repository=tag.split(":")[0], tag=tag.split(":")[1]
+    )
     try:
-        result = shipway_cli("image", "build", str(make_test_project(tmp_path / "p")),
-                             "--tag", unique_tag("never"), "--base", tag)
+        result = shipway_cli(
+            "image",
+            "build",
+            str(make_test_project(tmp_path / "p")),
+            "--tag",
+            unique_tag("never"),
+            "--base",
+            tag,
+        )
         left_behind = docker_client.containers.list(all=True, filters={"ancestor": tag})
     finally:
         remove_image(docker_client, tag)
@@ -212,10 +268,15 @@ def test_a_requirement_pip_cannot_find_is_one_clear_error(
 ) -> None:
     project = make_test_project(tmp_path / "p")
     (project / "requirements.txt").write_text("shipway-test-no-such-package==0.0.1\n")
-    result = shipway_cli("image", "build", str(project), "--tag", unique_tag("never"),
-                         "--base", base_image)
-    assert_one_clear_error(result, "pip wheel failed", "shipway-test-no-such-package",
-                           "the image build itself has no network")
+    result = shipway_cli(
+        "image", "build", str(project), "--tag", unique_tag("never"), "--base", base_image
+    )
+    assert_one_clear_error(
+        result,
+        "pip wheel failed",
+        "shipway-test-no-such-package",
+        "the image build itself has no network",
+    )
 
 
 @pytest.mark.slow
@@ -231,29 +292,44 @@ def test_a_failing_build_step_is_one_clear_error_with_its_output(
         path=str(tmp_path), tag=broken, rm=True, forcerm=True
     )
     try:
-        result = shipway_cli("image", "build", str(make_test_project(tmp_path / "p")),
-                             "--tag", unique_tag("never"), "--base", broken)
+        result = shipway_cli(
+            "image",
+            "build",
+            str(make_test_project(tmp_path / "p")),
+            "--tag",
+            unique_tag("never"),
+            "--base",
+            broken,
+        )
     finally:
         remove_image_and_descendants(docker_client, broken_image.id)
-    assert_one_clear_error(result, "docker build of", "failed", "python3 -m venv",
-                           "ensurepip")
+    assert_one_clear_error(result, "docker build of", "failed", "python3 -m venv", "ensurepip")
 
 
 def test_an_unreachable_daemon_is_one_clear_error(tmp_path: Path) -> None:
     socket = tmp_path / "nothing-listens-here.sock"
     result = shipway_cli(
-        "image", "build", str(make_test_project(tmp_path / "p")), "--tag", unique_tag("never"),
-        "--base", "shipway-test/debian-python:bookworm",
+        "image",
+        "build",
+        str(make_test_project(tmp_path / "p")),
+        "--tag",
+        unique_tag("never"),
+        "--base",
+        "shipway-test/debian-python:bookworm",
         env={"DOCKER_HOST": f"unix://{socket}"},
     )
-    assert_one_clear_error(result, f"cannot reach the Docker engine at unix://{socket}",
-                           "dockerd")
+    assert_one_clear_error(result, f"cannot reach the Docker engine at unix://{socket}", "dockerd")
 
 
 def test_an_unknown_distribution_is_refused_before_any_docker_work(tmp_path: Path) -> None:
     result = shipway_cli(
-        "image", "build", str(make_test_project(tmp_path / "p")), "--tag", unique_tag("never"),
-        "--with", "shipway-test-not-installed",
+        "image",
+        "build",
+        str(make_test_project(tmp_path / "p")),
+        "--tag",
+        unique_tag("never"),
+        "--with",
+        "shipway-test-not-installed",
         env={"DOCKER_HOST": f"unix://{tmp_path / 'no.sock'}"},  # never contacted
     )
     assert_one_clear_error(result, "'shipway-test-not-installed' is not installed here")
@@ -261,9 +337,19 @@ def test_an_unknown_distribution_is_refused_before_any_docker_work(tmp_path: Pat
 
 def test_the_dockerfile_ships_in_the_wheel(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(tmp_path),
-         str(ROOT / "plugins/docker")],
-        capture_output=True, text=True, timeout=BUILD_TIMEOUT,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--wheel-dir",
+            str(tmp_path),
+            str(ROOT / "plugins/docker"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     (wheel,) = tmp_path.glob("shipway_docker-*.whl")

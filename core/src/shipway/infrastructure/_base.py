@@ -3,14 +3,14 @@ from __future__ import annotations
 import inspect
 import re
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, Mapping
 from typing import Any
 
 from anyio import TASK_STATUS_IGNORED
 from anyio.abc import TaskStatus
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shipway.infrastructure._output import StreamName, current_output_sink
+from shipway.infrastructure._output import LineSplitter, StreamName, current_output_sink
 from shipway.infrastructure._result import InfrastructureResult
 from shipway.jobs import JOB_ENV_VAR, Job
 
@@ -130,6 +130,18 @@ class Infrastructure(BaseModel):
     def write_output(self, stream: StreamName, data: bytes) -> None:
         """Pass one line of the run's output to whoever is listening (terminal, log store)."""
         current_output_sink().write(stream, data)
+
+    async def forward_output(self, stream: AsyncIterable[bytes] | None, name: StreamName) -> None:
+        """Read a byte stream (a child's stdout, say) to its end and pass it on to
+        :meth:`write_output` line by line, as the lines arrive."""
+        if stream is None:
+            return
+        lines = LineSplitter()
+        async for chunk in stream:
+            for line in lines.feed(chunk):
+                self.write_output(name, line)
+        for line in lines.flush():
+            self.write_output(name, line)
 
     @staticmethod
     def preview_job(job: Job | None) -> Job:

@@ -62,8 +62,10 @@ def _expand(given: Path) -> Iterator[tuple[str, Path | None, str | None]]:
     elif not given.exists():
         yield display, None, f"{display}: no such file or directory"
     elif given.suffix != ".py":
-        yield display, None, (
-            f"{display}: not a Python file (shipway migrate rewrites .py files); skipped"
+        yield (
+            display,
+            None,
+            (f"{display}: not a Python file (shipway migrate rewrites .py files); skipped"),
         )
     else:
         yield display, given, None

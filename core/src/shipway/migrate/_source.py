@@ -92,9 +92,7 @@ def _not_python(source: str | bytes, exc: libcst.ParserSyntaxError) -> NotPython
         return NotPython(python.msg, python.lineno or 1, python.offset or 1)
     except ValueError:  # null bytes
         return NotPython("the file contains null bytes", 1, 1)
-    return NotPython(
-        f"libcst cannot parse it: {exc.message}", exc.editor_line, exc.editor_column
-    )
+    return NotPython(f"libcst cannot parse it: {exc.message}", exc.editor_line, exc.editor_column)
 
 
 def _check_decodable(source: bytes) -> None:

@@ -157,8 +157,8 @@ def _plan(wrapper: MetadataWrapper) -> _Plan:
         left = [use for use in binding.uses if use not in plan.renamed | plan.converted]
         policy = binding.rule.kind is Kind.PULL_POLICY
         if left and (binding.renamed_at_each_use or policy):
-            source = FLOW_RUNNERS_MODULE if provided_by_flow_runners(binding.name) else (
-                binding.module
+            source = (
+                FLOW_RUNNERS_MODULE if provided_by_flow_runners(binding.name) else (binding.module)
             )
             rewritten = f"as {binding.name}.MEMBER" if policy else "by calling it"
             plan.note(

@@ -214,9 +214,7 @@ class InfrastructureConformance:
         schema = cls.model_json_schema()
         json.dumps(schema)  # JSON through and through, for `shipway infra schema`
         properties = schema.get("properties", {})
-        assert properties.get("type", {}).get("default") == cls.type_name(), properties.get(
-            "type"
-        )
+        assert properties.get("type", {}).get("default") == cls.type_name(), properties.get("type")
         own_fields = set(cls.model_fields) - set(Infrastructure.model_fields)
         undocumented = sorted(
             name for name in own_fields if not (cls.model_fields[name].description or "").strip()

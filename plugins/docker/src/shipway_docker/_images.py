@@ -38,8 +38,17 @@ __all__ = ["DEFAULT_BASE_IMAGE", "build_image"]
 DEFAULT_BASE_IMAGE = f"python:{sys.version_info[0]}.{sys.version_info[1]}-slim"
 
 # Left out of the project copy: they are machine-specific, large, or both.
-PROJECT_IGNORE = (".git", ".venv", "venv", "__pycache__", "*.pyc",
-                  ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox")
+PROJECT_IGNORE = (
+    ".git",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "*.pyc",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".tox",
+)
 
 _TAIL_LINES = 25
 _BUILD_STEP_SECONDS = 1800  # the engine is silent while a step runs; docker-py's 60 s is short
@@ -69,8 +78,9 @@ def build_image(request: ImageBuildRequest) -> str:
             target = _probe_python(client, base_image)
             with tempfile.TemporaryDirectory(prefix="shipway-image-") as scratch:
                 context = Path(scratch)
-                _say(f"Gathering wheels for Python {target.version_string} "
-                     f"({target.platform_note})")
+                _say(
+                    f"Gathering wheels for Python {target.version_string} ({target.platform_note})"
+                )
                 _gather_wheels(wanted, context / "wheels", target)
                 _copy_project(request.project_dir, context / "project")
                 _write_dockerfile(context / "Dockerfile")
@@ -97,8 +107,7 @@ def _ensure_image_present(client: docker.DockerClient, image: str) -> None:
         client.images.pull(image)
     except docker.errors.DockerException as exc:
         raise InfrastructureError(
-            f"base image {image!r} is not present locally and could not be pulled: "
-            f"{_reason(exc)}",
+            f"base image {image!r} is not present locally and could not be pulled: {_reason(exc)}",
             hint="The base image must exist locally or be pullable (see docker images); "
             "pass another one with --base.",
         ) from None
@@ -147,8 +156,12 @@ class _TargetPython:
 def _probe_python(client: docker.DockerClient, image: str) -> _TargetPython:
     try:
         found: dict[str, Any] = json.loads(_run_to_end(client, image, ["python3", "-c", _PROBE]))
-    except (docker.errors.DockerException, requests.RequestException, ValueError,
-            IndexError) as exc:
+    except (
+        docker.errors.DockerException,
+        requests.RequestException,
+        ValueError,
+        IndexError,
+    ) as exc:
         raise InfrastructureError(
             f"base image {image!r} has no working python3: {_reason(exc)}",
             hint="Use a base image with Python 3.10 or newer and its venv module "
@@ -162,8 +175,7 @@ def _probe_python(client: docker.DockerClient, image: str) -> _TargetPython:
     )
     if target.version < (3, 10):
         raise InfrastructureError(
-            f"base image {image!r} has Python {target.version_string}; "
-            "shipway needs 3.10 or newer",
+            f"base image {image!r} has Python {target.version_string}; shipway needs 3.10 or newer",
             hint="Pass a base image with a newer Python with --base.",
         )
     return target
@@ -176,7 +188,10 @@ def _run_to_end(client: docker.DockerClient, image: str, command: list[str]) -> 
     (``containers.run(remove=True)`` leaves those behind).
     """
     container = client.containers.create(
-        image, command, labels={"io.shipway.image-build": "probe"}, network_disabled=True,
+        image,
+        command,
+        labels={"io.shipway.image-build": "probe"},
+        network_disabled=True,
     )
     try:
         container.start()
@@ -199,7 +214,12 @@ def _docker_build(
     image_id: str | None = None
     try:
         for chunk in client.api.build(
-            path=str(context), tag=tag, rm=True, forcerm=True, pull=False, decode=True,
+            path=str(context),
+            tag=tag,
+            rm=True,
+            forcerm=True,
+            pull=False,
+            decode=True,
             timeout=_BUILD_STEP_SECONDS,
             buildargs={
                 "BASE_IMAGE": base_image,
@@ -236,8 +256,11 @@ def _docker_build(
 
 def _step_tail(step_output: list[str]) -> str:
     """The failing step's header and the end of its output, without Docker's noise."""
-    lines = [line for line in step_output
-             if line.strip() and not line.startswith(("Removing intermediate", " ---> "))]
+    lines = [
+        line
+        for line in step_output
+        if line.strip() and not line.startswith(("Removing intermediate", " ---> "))
+    ]
     if len(lines) > _TAIL_LINES:
         lines = [lines[0], "...", *lines[-_TAIL_LINES:]]
     return "\n".join(lines)
@@ -308,22 +331,44 @@ def _gather_wheels(wanted: _Requirements, wheelhouse: Path, target: _TargetPytho
     wheelhouse.mkdir()
     if wanted.directories:
         # Local sources are built here whatever the target: they are pure Python.
-        _pip(wanted.project_dir, "wheel", "--no-deps", "--wheel-dir", str(wheelhouse),
-             *map(str, wanted.directories))
+        _pip(
+            wanted.project_dir,
+            "wheel",
+            "--no-deps",
+            "--wheel-dir",
+            str(wheelhouse),
+            *map(str, wanted.directories),
+        )
     # The local wheels are named by path, so nothing from an index can replace them.
     roots = [*map(str, sorted(wheelhouse.glob("*.whl"))), *wanted.pins]
     for requirement_file in wanted.requirement_files:
         roots += ["-r", str(requirement_file)]
     if target.host_can_build_for():
-        _pip(wanted.project_dir, "wheel", "--wheel-dir", str(wheelhouse),
-             "--find-links", str(wheelhouse), *roots)
+        _pip(
+            wanted.project_dir,
+            "wheel",
+            "--wheel-dir",
+            str(wheelhouse),
+            "--find-links",
+            str(wheelhouse),
+            *roots,
+        )
     else:
         platforms = [arg for tag in target.pip_platforms() for arg in ("--platform", tag)]
         _pip(
-            wanted.project_dir, "download", "--only-binary=:all:", "--dest", str(wheelhouse),
-            "--find-links", str(wheelhouse), "--python-version", target.version_string,
-            "--implementation", "cp" if target.implementation == "cpython" else "py",
-            *platforms, *roots,
+            wanted.project_dir,
+            "download",
+            "--only-binary=:all:",
+            "--dest",
+            str(wheelhouse),
+            "--find-links",
+            str(wheelhouse),
+            "--python-version",
+            target.version_string,
+            "--implementation",
+            "cp" if target.implementation == "cpython" else "py",
+            *platforms,
+            *roots,
         )
 
 
@@ -331,7 +376,11 @@ def _pip(cwd: Path, *args: str) -> None:
     command = [sys.executable, "-m", "pip", *args]
     tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
     with subprocess.Popen(
-        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        command,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
     ) as pip:
         assert pip.stdout is not None  # set by stdout=PIPE; narrows the type
@@ -352,8 +401,9 @@ def _pip(cwd: Path, *args: str) -> None:
 
 
 def _copy_project(source: Path, destination: Path) -> None:
-    shutil.copytree(source, destination, ignore=shutil.ignore_patterns(*PROJECT_IGNORE),
-                    symlinks=True)
+    shutil.copytree(
+        source, destination, ignore=shutil.ignore_patterns(*PROJECT_IGNORE), symlinks=True
+    )
 
 
 def _say(message: str) -> None:

@@ -20,7 +20,6 @@ from shipway.infrastructure import (
     InfrastructureNotAvailable,
     InfrastructureResult,
     Job,
-    LineSplitter,
     StreamName,
     mask_secrets,
 )
@@ -193,7 +192,7 @@ class Process(Infrastructure):
         try:
             async with anyio.create_task_group() as tg:
                 for stream, name in streams:
-                    tg.start_soon(self._pump, stream, name)
+                    tg.start_soon(self.forward_output, stream, name)
             code = await process.wait()
         except BaseException:
             # Cancelled (not killed): stop the group, and keep what it printed on the way out.
@@ -209,15 +208,7 @@ class Process(Infrastructure):
 
     async def _drain(self, stream: ByteReceiveStream, name: StreamName) -> None:
         with anyio.move_on_after(_CANCEL_GRACE_SECONDS + 5):
-            await self._pump(stream, name)
-
-    async def _pump(self, stream: ByteReceiveStream, name: StreamName) -> None:
-        lines = LineSplitter()
-        async for chunk in stream:
-            for line in lines.feed(chunk):
-                self.write_output(name, line)
-        for line in lines.flush():
-            self.write_output(name, line)
+            await self.forward_output(stream, name)
 
     async def kill(self, identifier: str, grace_seconds: int = 30) -> None:
         host, _, pid_text = identifier.rpartition(":")

@@ -14,7 +14,7 @@ import sys
 from typing import Literal
 
 import anyio
-from anyio.abc import ByteReceiveStream, TaskStatus
+from anyio.abc import TaskStatus
 from pydantic import Field
 from shipway.infrastructure import (
     Infrastructure,
@@ -23,8 +23,6 @@ from shipway.infrastructure import (
     InfrastructureNotFound,
     InfrastructureResult,
     Job,
-    LineSplitter,
-    StreamName,
     mask_secrets,
 )
 
@@ -69,6 +67,7 @@ class Sandbox(Infrastructure):
             else:
                 environment[key] = value
         return environment
+
     # --8<-- [end:environment]
 
     # --8<-- [start:run]
@@ -106,8 +105,8 @@ class Sandbox(Infrastructure):
                 if self.timeout_seconds is not None:
                     limit.start_soon(enforce_time_limit, self.timeout_seconds)
                 async with anyio.create_task_group() as pumps:
-                    pumps.start_soon(self._pump, process.stdout, "stdout")
-                    pumps.start_soon(self._pump, process.stderr, "stderr")
+                    pumps.start_soon(self.forward_output, process.stdout, "stdout")
+                    pumps.start_soon(self.forward_output, process.stderr, "stderr")
                 status_code = await process.wait()
                 limit.cancel_scope.cancel()  # it ended in time
         except BaseException:
@@ -122,16 +121,6 @@ class Sandbox(Infrastructure):
         reason = f"time limit of {self.timeout_seconds:g} s reached" if timed_out else None
         return InfrastructureResult(identifier, status_code, reason=reason)
 
-    async def _pump(self, stream: ByteReceiveStream | None, name: StreamName) -> None:
-        """Pass the run's output on, line by line, as it arrives."""
-        if stream is None:
-            return
-        lines = LineSplitter()
-        async for chunk in stream:
-            for line in lines.feed(chunk):
-                self.write_output(name, line)
-        for line in lines.flush():
-            self.write_output(name, line)
     # --8<-- [end:run]
 
     # --8<-- [start:kill]
@@ -151,6 +140,7 @@ class Sandbox(Infrastructure):
                 await anyio.sleep(0.1)
             return
         _signal_group(group, signal.SIGKILL)  # the grace period is over
+
     # --8<-- [end:kill]
 
     # --8<-- [start:preview]
@@ -165,6 +155,7 @@ class Sandbox(Infrastructure):
         if self.timeout_seconds is not None:
             text += f"\n# stopped after {self.timeout_seconds:g} s"
         return text
+
     # --8<-- [end:preview]
 
 
@@ -176,4 +167,6 @@ def _signal_group(group: int, signum: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
 # --8<-- [end:signal_group]
