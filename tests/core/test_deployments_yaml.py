@@ -295,6 +295,23 @@ class TestErrors:
         with pytest.raises(ShipwayError, match="is a directory"):
             load_deployment_file(tmp_path)
 
+    def test_a_file_that_is_not_utf8_names_the_line(self, tmp_path: Path) -> None:
+        path = tmp_path / "shipway.yaml"
+        path.write_bytes(b"deployments:\n  - name: caf\xe9\n    flow: f.py:main\n")
+        with pytest.raises(ConfigError) as caught:
+            load_deployment_file(path)
+        assert caught.value.message == (
+            f"{path}:2: the file is not UTF-8 text (byte 0xe9 cannot be decoded)"
+        )
+        assert caught.value.hint is not None and "UTF-8" in caught.value.hint
+
+    def test_windows_line_endings_read_like_unix_ones(self, tmp_path: Path) -> None:
+        path = tmp_path / "shipway.yaml"
+        path.write_bytes(b"deployments:\r\n  - name: a\r\n    flow: f.py:main\r\n    tagz: []\r\n")
+        with pytest.raises(ConfigError) as caught:
+            load_deployment_file(path)
+        assert f"{path}:4: deployments[0].tagz: unknown field" in str(caught.value)
+
     def test_errors_are_user_errors(self) -> None:
         assert issubclass(ConfigError, ShipwayError)
         assert issubclass(DeploymentNotFound, ShipwayError)

@@ -189,6 +189,36 @@ def test_flow_file_raising_on_import_exits_3_with_its_traceback(
     assert lines[-1].endswith("importing flows/broken.py raised ZeroDivisionError")
 
 
+def test_an_unexpected_error_while_looking_the_flow_up_is_cannot_start_not_failed(
+    write: Write, project: Path
+) -> None:
+    # The module imports fine, but looking the flow up runs code that raises.
+    write(
+        "flows/lazy.py",
+        """
+        def __getattr__(name):
+            raise RuntimeError(f"lazy lookup of {name} broke")
+        """,
+    )
+    result = run_engine(job("flows/lazy.py:anything", project), project)
+
+    assert result.returncode == EXIT_CANNOT_START, result.stderr
+    assert 'flows/lazy.py", line 2, in __getattr__' in result.stderr  # where it broke
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("shipway.engine: cannot start flow run ")
+    assert last.endswith(": unexpected RuntimeError: lazy lookup of anything broke")
+    assert "flow 'anything' failed" not in result.stderr
+
+
+def test_a_function_without_a_signature_runs_with_its_parameters_unchecked(
+    project: Path,
+) -> None:
+    result = run_engine(job("builtins:print", project, sep="-"), project)
+
+    assert result.returncode == EXIT_COMPLETED, result.stderr
+    assert result.stdout == "\n"
+
+
 def test_missing_hand_over_exits_3(tmp_path: Path) -> None:
     result = run_engine(None, tmp_path)
     assert result.returncode == EXIT_CANNOT_START
@@ -212,7 +242,25 @@ def test_malformed_hand_over_exits_3(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize(("code", "expected"), [(5, 5), (0, 0), (None, 0), ("message", 1)])
+def test_hand_over_with_a_wrongly_typed_field_exits_3(tmp_path: Path) -> None:
+    environment = _environment(None)
+    environment[JOB_ENV_VAR] = '{"entrypoint": 42}'
+    result = subprocess.run(
+        [sys.executable, "-m", "shipway.engine"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert result.returncode == EXIT_CANNOT_START
+    assert "SHIPWAY_FLOW_RUN 'entrypoint' must be a string, not 42" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"), [(5, 5), (0, 0), (None, 0), ("message", 1), (256, 1), (-256, 1)]
+)
 def test_sys_exit_in_the_flow_sets_the_exit_code(
     project: Path, code: object, expected: int
 ) -> None:

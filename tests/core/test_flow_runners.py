@@ -25,7 +25,7 @@ from shipway.flow_runners import (
     KubernetesImagePullPolicy,
     SubprocessFlowRunner,
 )
-from shipway.plugins import PluginRegistry
+from shipway.plugins import PluginPolicy, PluginRegistry
 
 Write = Callable[[str, str], Path]
 
@@ -146,8 +146,7 @@ def test_docker_converts_every_field() -> None:
     runner = DockerFlowRunner(
         image="flows:1.0",
         image_pull_policy=ImagePullPolicy.IF_NOT_PRESENT,
-        networks=["backend"],
-        network_mode="bridge",
+        networks=["backend"],  # network_mode excludes networks: converted below
         labels={"team": "data"},
         auto_remove=True,
         volumes=["/data:/data:ro"],
@@ -159,12 +158,15 @@ def test_docker_converts_every_field() -> None:
         "image": "flows:1.0",
         "image_pull_policy": "if_not_present",
         "networks": ["backend"],
-        "network_mode": "bridge",
         "labels": {"team": "data"},
         "auto_remove": True,
         "volumes": ["/data:/data:ro"],
         "stream_output": False,
         "env": {"LOG_LEVEL": "debug"},
+    }
+    assert DockerFlowRunner(network_mode="host").infrastructure_spec() == {
+        "type": "docker-container",
+        "network_mode": "host",
     }
 
 
@@ -253,6 +255,83 @@ def test_prefect_settings_in_env_are_named_with_what_to_do() -> None:
     assert "remove them unless your flow reads them" in problem
     assert runner.infrastructure_spec()["env"] == {"PREFECT_API_URL": "http://x", "A": "1"}
     assert SubprocessFlowRunner(env={"A": "1"}).conversion_warnings() == []
+
+
+def test_virtualenv_warns_that_it_is_not_activated() -> None:
+    """Prefect put the environment's bin/ on PATH and set VIRTUAL_ENV; Process does not."""
+    [problem] = SubprocessFlowRunner(virtualenv="/opt/venvs/etl").conversion_warnings()
+    assert problem.startswith("SubprocessFlowRunner.virtualenv has no exact equivalent")
+    assert "set VIRTUAL_ENV and PATH in env" in problem
+    assert SubprocessFlowRunner(condaenv="etl").conversion_warnings() == []
+
+
+# Every field set, to something the new infrastructure must accept as it is.
+FULLY_SET = [
+    SubprocessFlowRunner(virtualenv=Path("/opt/venvs/etl"), stream_output=False, env={"A": "1"}),
+    SubprocessFlowRunner(condaenv=Path("/opt/conda/envs/etl")),
+    DockerFlowRunner(
+        image="flows:1.0",
+        image_pull_policy=ImagePullPolicy.NEVER,
+        networks=["backend"],
+        labels={"team": "data"},
+        auto_remove=True,
+        volumes=["/data:/data:ro"],
+        stream_output=False,
+        env={"A": "1"},
+    ),
+    DockerFlowRunner(network_mode="host"),
+    # Both: DockerContainer takes one of them, so network_mode is dropped (with a warning).
+    DockerFlowRunner(networks=["backend"], network_mode="bridge"),
+    KubernetesFlowRunner(
+        image="flows:1.0",
+        namespace="flows",
+        service_account_name="runner",
+        labels={"team": "data"},
+        image_pull_policy=KubernetesImagePullPolicy.ALWAYS,
+        job={"apiVersion": "batch/v1", "kind": "Job"},
+        customizations=[{"op": "add", "path": "/spec/backoffLimit", "value": 0}],
+        job_watch_timeout_seconds=60,
+        pod_watch_timeout_seconds=120,
+        stream_output=False,
+        env={"A": "1"},
+    ),
+]
+
+
+def test_docker_networks_and_network_mode_together_keep_the_networks_and_warn() -> None:
+    runner = DockerFlowRunner(networks=["backend", "cache"], network_mode="bridge")
+
+    assert runner.infrastructure_spec() == {
+        "type": "docker-container",
+        "networks": ["backend", "cache"],
+    }
+    [problem] = runner.conversion_warnings()
+    assert problem.startswith(
+        "DockerFlowRunner sets both networks and network_mode='bridge', which have no "
+        "equivalent together"
+    )
+    assert "joins the networks backend, cache and network_mode is dropped" in problem
+    assert runner.replacement() == "DockerContainer(networks=['backend', 'cache'])"
+    assert DockerFlowRunner(network_mode="host").conversion_warnings() == []
+
+
+@pytest.mark.parametrize("runner", FULLY_SET, ids=lambda r: type(r).__name__)
+def test_every_converted_field_is_accepted_by_the_installed_infrastructure(
+    runner: shipway.flow_runners.FlowRunner,
+) -> None:
+    """The conversion is checked against the real plugin class: a field it renamed wrong,
+    or one the plugin lacks, would fail only when the deployment runs."""
+    spec = runner.infrastructure_spec()
+    registry = PluginRegistry(PluginPolicy())
+    if spec["type"] not in registry.installed_type_names():
+        pytest.skip(f"the plugin providing {spec['type']!r} is not installed here")
+    cls = registry.resolve(spec["type"])
+
+    infrastructure = cls.model_validate(spec)
+
+    assert type(infrastructure).__name__ == runner.infrastructure_class
+    for key, value in spec.items():
+        assert getattr(infrastructure, key) == value, key
 
 
 def test_replacement_is_the_new_call_with_long_values_elided() -> None:

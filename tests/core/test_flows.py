@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from typing import TYPE_CHECKING
 
 import pytest
 from pydantic import BaseModel
@@ -52,6 +53,24 @@ def flexible(required: str, **extra: int) -> dict[str, int]:
 @flow
 def untyped(value, other=None):  # type: ignore[no-untyped-def]
     return value
+
+
+if TYPE_CHECKING:  # imported for type checkers only: the name is missing at run time
+    from decimal import Decimal
+
+
+class Incomplete(BaseModel):
+    """A model pydantic cannot finish building: its field's type is never defined."""
+
+    child: NeverDefined  # type: ignore[name-defined]  # noqa: F821 - unresolvable on purpose
+
+
+@flow
+def partly_resolvable(amount: Decimal, count: int = 1) -> None: ...
+
+
+@flow
+def takes_incomplete(thing: Incomplete) -> None: ...
 
 
 class TestDecorator:
@@ -175,6 +194,17 @@ class TestValidateParameters:
     def test_unannotated_parameters_are_passed_unchanged(self) -> None:
         value = {"nested": ["a", 1]}
         assert untyped.validate_parameters({"value": value}) == {"value": value}
+
+    def test_an_unresolvable_annotation_leaves_that_parameter_unchecked_only(self) -> None:
+        # `Decimal` exists only for type checkers; `count` must still be coerced.
+        result = partly_resolvable.validate_parameters({"amount": "1.50", "count": "3"})
+        assert result == {"amount": "1.50", "count": 3}
+        with pytest.raises(ParameterError, match="parameter 'count'"):
+            partly_resolvable.validate_parameters({"amount": "1", "count": "many"})
+
+    def test_a_type_pydantic_cannot_finish_building_is_passed_on_unchecked(self) -> None:
+        value = {"child": 1}
+        assert takes_incomplete.validate_parameters({"thing": value}) == {"thing": value}
 
     def test_plain_values_keep_their_identity(self) -> None:
         name = "a string"

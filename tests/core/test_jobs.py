@@ -102,6 +102,10 @@ def test_replace_returns_a_changed_copy() -> None:
         ("[1, 2]", "must be a JSON object"),
         ('{"parameters": {}}', "has no 'entrypoint'"),
         ('{"entrypoint": "m:f", "parameters": [1]}', "'parameters' must be a JSON object"),
+        ('{"entrypoint": 5}', "'entrypoint' must be a string, not 5"),
+        ('{"entrypoint": ""}', "'entrypoint' is empty"),
+        ('{"entrypoint": "m:f", "working_dir": ["/"]}', "'working_dir' must be a string"),
+        ('{"entrypoint": "m:f", "flow_run_id": null}', "'flow_run_id' must be a string"),
     ],
 )
 def test_malformed_hand_over(text: str, expected: str) -> None:

@@ -63,6 +63,17 @@ class TestParse:
             parse_override_args([arg])
         assert f"--override {arg!r} must look like KEY=VALUE" in str(caught.value)
 
+    @pytest.mark.parametrize(
+        "args",
+        [["env.A=1", "env={B: 2}"], ["env={B: 2}", "env.A=1"]],
+        ids=["dot key first", "whole mapping first"],
+    )
+    def test_env_given_whole_and_by_dot_is_merged_either_way(self, args: list[str]) -> None:
+        assert parse_override_args(args) == {"env": {"A": "1", "B": 2}}
+
+    def test_other_fields_given_whole_later_replace_earlier_values(self) -> None:
+        assert parse_override_args(["command=[a]", "command=[b]"]) == {"command": ["b"]}
+
     def test_conflicting_keys(self) -> None:
         with pytest.raises(ConfigError, match="conflicts with an earlier --override env"):
             parse_override_args(["env=x", "env.FOO=bar"])

@@ -117,13 +117,49 @@ def test_overrides_from_file_then_command_line(
     assert infra.stream_output is True  # type: ignore[attr-defined]
 
 
-def test_overrides_cannot_switch_the_type(
-    source: DeploymentFile, registry: PluginRegistry, testing_module: types.ModuleType
+def test_overrides_cannot_switch_the_type(source: DeploymentFile, registry: PluginRegistry) -> None:
+    # Silently running on the old type would be worse than refusing.
+    with pytest.raises(ConfigError) as caught:
+        resolve_infrastructure(
+            source.get("by-type"), source, overrides={"type": "test-unstartable"}, registry=registry
+        )
+    assert caught.value.message == (
+        "--override: overrides cannot change the infrastructure type of deployment "
+        "'by-type' from 'test-local' to 'test-unstartable'"
+    )
+    assert caught.value.hint is not None and "'infrastructure' field" in caught.value.hint
+
+
+def test_a_type_override_in_the_file_points_at_its_line(
+    write: Write, registry: PluginRegistry
+) -> None:
+    message = _error(
+        write,
+        """
+        deployments:
+          - name: a
+            flow: f.py:main
+            infrastructure: test-local
+            overrides:
+              type: test-unstartable
+        """,
+        registry,
+    )
+    assert message.startswith("shipway.yaml:6: overrides cannot change the infrastructure type")
+
+
+@pytest.mark.parametrize("same", ["test-local", None])
+def test_overriding_the_type_with_itself_or_null_changes_nothing(
+    source: DeploymentFile,
+    registry: PluginRegistry,
+    testing_module: types.ModuleType,
+    same: str | None,
 ) -> None:
     infra = resolve_infrastructure(
-        source.get("by-type"), source, overrides={"type": "test-unstartable"}, registry=registry
+        source.get("by-type"), source, overrides={"type": same}, registry=registry
     )
     assert type(infra) is testing_module.LocalEcho
+    assert infra.type == "test-local"
 
 
 def _error(write: Write, text: str, registry: PluginRegistry, **overrides: object) -> str:
@@ -228,6 +264,27 @@ def test_bad_field_from_the_command_line(write: Write, registry: PluginRegistry)
     assert "(2 problems)" in message.splitlines()[0]
     assert "--override: deployments[0].infrastructure.grace_seconds:" in message
     assert "--override: deployments[0].infrastructure.colour: unknown field" in message
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ('{"": "1"}', "'' cannot be an environment variable name"),
+        ('{"A=B": "1"}', "'A=B' cannot be an environment variable name"),
+        ('{"A": "x\\0y"}', "the value of A contains a NUL character"),
+    ],
+    ids=["empty name", "name with =", "NUL in value"],
+)
+def test_env_that_no_process_could_receive_is_rejected_with_its_line(
+    write: Write, registry: PluginRegistry, env: str, expected: str
+) -> None:
+    message = _error(
+        write,
+        "deployments:\n  - name: a\n    flow: f.py:main\n"
+        f"    infrastructure: {{type: test-local, env: {env}}}\n",
+        registry,
+    )
+    assert f"shipway.yaml:4: deployments[0].infrastructure.env: {expected}" in message
 
 
 def test_several_problems_reported_together(write: Write, registry: PluginRegistry) -> None:

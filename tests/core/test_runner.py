@@ -7,9 +7,11 @@ import signal
 import types
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
+import anyio
 import pytest
+from anyio.abc import TaskStatus
 
 from shipway._markers import hookimpl
 from shipway.deployments import DeploymentFile, load_deployment_file
@@ -445,6 +447,40 @@ class TestRunJob:
         assert recorder.seen[2][1].message == "SIGINT received"
         assert outcome.state.type is StateType.CANCELLED
         assert outcome.result is not None and outcome.result.status_code == 143
+
+    async def test_a_signal_before_the_run_started_abandons_the_start(
+        self, registry: PluginRegistry, recorder: StateRecorder
+    ) -> None:
+        started: list[str] = []
+
+        class SlowToStart(Infrastructure):
+            """Gets Ctrl-C while still starting (pulling an image, say): never starts."""
+
+            type: Literal["test-slow-start"] = "test-slow-start"
+
+            async def run(
+                self, job: Job, task_status: TaskStatus[str] = anyio.TASK_STATUS_IGNORED
+            ) -> InfrastructureResult:
+                os.kill(os.getpid(), signal.SIGINT)
+                await anyio.sleep_forever()
+                started.append("started")  # cancelled before this: must stay empty
+                return InfrastructureResult("nowhere:0", 0)
+
+            async def kill(self, identifier: str, grace_seconds: int = 30) -> None:
+                raise AssertionError("nothing started, so nothing is to be killed")
+
+            def preview(self, job: Job | None = None) -> str:
+                return "nothing"
+
+        job = Job(entrypoint="flows/demo.py:hello")
+        with anyio.fail_after(60):
+            outcome = await run_job(SlowToStart(), job, registry=registry)
+
+        assert started == []
+        assert outcome.result is None
+        assert outcome.state.type is StateType.CANCELLED
+        assert outcome.state.message == "cancelled before it started"
+        assert recorder.types == [StateType.PENDING, StateType.CANCELLED]
 
 
 @pytest.mark.parametrize(

@@ -116,10 +116,13 @@ class Good(Infrastructure):
                 await anyio.sleep(0.05)
             return
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGKILL)
+            os.killpg(pgid, self.last_signal())
 
     def first_signal(self):
         return signal.SIGTERM
+
+    def last_signal(self):
+        return signal.SIGKILL
 
     def preview(self, job=None):
         env = mask_secrets(self.job_environment(self.preview_job(job)))
@@ -168,6 +171,13 @@ class KillsAtOnce(Good):
         return signal.SIGKILL
 
 
+class NeverForces(Good):
+    type: Literal["suite-never-forces"] = "suite-never-forces"
+
+    def last_signal(self):
+        return 0  # only asks whether the group exists: a run ignoring SIGTERM goes on
+
+
 class NoisyPreview(Good):
     type: Literal["suite-noisy-preview"] = "suite-noisy-preview"
 
@@ -181,7 +191,7 @@ class NoisyPreview(Good):
 @hookimpl
 def shipway_infrastructure_types():
     return [Good, Undocumented, ExtraAllowed, IgnoresEnv, SwallowsFailure, KillsAtOnce,
-            NoisyPreview]
+            NeverForces, NoisyPreview]
 '''
 
 TYPE_NAMES = {
@@ -191,6 +201,7 @@ TYPE_NAMES = {
     "IgnoresEnv": "suite-ignores-env",
     "SwallowsFailure": "suite-swallows-failure",
     "KillsAtOnce": "suite-kills-at-once",
+    "NeverForces": "suite-never-forces",
     "NoisyPreview": "suite-noisy-preview",
 }
 
@@ -242,10 +253,18 @@ def test_fixtures_of_the_plugin(shipway_project, shipway_registry, shipway_run):
 
 VARIANT = """
 class Test{name}(Quick):
+    {settings}
+
     @pytest.fixture
     def infrastructure(self):
         return suite_plugin.{name}()
 """
+
+# Class attributes of a variant's test class, where the defaults do not fit.
+VARIANT_SETTINGS = {
+    # The run is never stopped: fail after a short margin instead of a minute.
+    "NeverForces": "kill_margin_seconds = 3.0",
+}
 
 # Which test of the suite each broken variant must fail (and only that one is run).
 BROKEN: dict[str, str] = {
@@ -254,6 +273,7 @@ BROKEN: dict[str, str] = {
     "IgnoresEnv": "test_parameters_and_env_arrive",
     "SwallowsFailure": "test_failing_flow_gives_a_non_zero_status",
     "KillsAtOnce": "test_kill_from_another_process_stops_the_run_within_the_grace_period",
+    "NeverForces": "test_kill_forces_a_run_that_ignores_the_graceful_stop",
     "NoisyPreview": "test_preview_has_no_side_effects or test_preview_masks_secrets",
     "NotInstalled": "test_type_is_discovered_through_its_entry_point "
     "or test_plugin_is_listed_as_loaded",
@@ -279,7 +299,11 @@ def _pytest(tmp_path: Path, *args: str, plugin: bool = True) -> subprocess.Compl
     site = tmp_path / "site"
     if not site.exists():
         _install_plugin(site)
-        variants = "".join(VARIANT.format(name=name) for name in TYPE_NAMES if name != "Good")
+        variants = "".join(
+            VARIANT.format(name=name, settings=VARIANT_SETTINGS.get(name, "pass"))
+            for name in TYPE_NAMES
+            if name != "Good"
+        )
         module = TEST_MODULE.replace("{variants}", variants)
         module = "from typing import Literal\n" + module
         (tmp_path / "test_suite_fixtures.py").write_text(module, encoding="utf-8")
@@ -419,6 +443,7 @@ def test_each_broken_variant_fails_the_check_for_what_it_breaks(
         ("Undocumented", "fields without a description: region"),
         ("ExtraAllowed", "ExtraAllowed accepted an unknown field"),
         ("KillsAtOnce", "the flow's cleanup did not run"),
+        ("NeverForces", "then by force (SIGKILL or the platform's equivalent)"),
         ("NoisyPreview", "preview produced run output"),
         ("NoisyPreview", "preview shows the value of a secret variable"),
         ("NotInstalled", "no entry point named 'suite-not-installed'"),
@@ -457,6 +482,20 @@ def test_conformance_suite_has_a_docstring_for_every_hook_a_subclass_may_overrid
         )
         assert doc and doc.strip(), name
     assert textwrap.dedent(InfrastructureConformance.__doc__ or "").strip()
+
+
+def test_every_check_and_setting_is_described_in_the_docs() -> None:
+    """docs/testing-plugins.md has a row for each check and each tuning attribute."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "testing-plugins.md").read_text()
+    rows = set(re.findall(r"^\| `(\w+)` \|", page, re.MULTILINE))
+    settings = [
+        name
+        for name, value in vars(InfrastructureConformance).items()
+        if not name.startswith("_") and isinstance(value, (bool, int, float, str))
+    ]
+
+    assert not set(SUITE_TESTS) - rows
+    assert settings and not set(settings) - rows
 
 
 def test_every_exported_name_exists() -> None:

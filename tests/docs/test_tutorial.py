@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = ROOT / "docs" / "tutorial" / "code"
+TUTORIAL = ROOT / "docs" / "tutorial" / "index.md"
 # Generous: installing and starting interpreters on a loaded 2-core machine is slow.
 INSTALL_TIMEOUT = 600
 TIMEOUT = 120
@@ -260,3 +261,8 @@ def test_the_plugins_own_tests_pass(venv: Path, tmp_path: Path) -> None:
     assert "SKIPPED" not in result.stdout
     assert re.search(r"TestSandboxConformance::test_kill\S* PASSED", result.stdout)
     assert "test_sandbox.py::test_the_time_limit_stops_the_run PASSED" in result.stdout
+    # The page shows the run's summary line: it must count what really ran.
+    documented = re.search(r"^(\d+) passed in ", TUTORIAL.read_text(encoding="utf-8"), re.M)
+    ran = re.search(r"(\d+) passed in ", result.stdout)
+    assert documented and ran, result.stdout[-2000:]
+    assert documented.group(1) == ran.group(1), "update the test count shown in step 12"

@@ -34,6 +34,9 @@ deployments:
   - name: broken-plugin
     flow: flows/hello.py:hello_world
     infrastructure: broken
+  - name: bad-env-name
+    flow: flows/hello.py:hello_world
+    overrides: {env: {"LOG=LEVEL": debug}}
 """
 
 TYPO_YAML = """
@@ -138,6 +141,14 @@ MISTAKES = {
         ("plugin 'broken'", "broken-plugin 0.1", "RuntimeError: broken on purpose", "bad.yaml:"),
         broken_plugin=True,
     ),
+    "environment variable name no process accepts": Mistake(
+        ("run", "bad-env-name", "-f", "bad.yaml"),
+        ("bad.yaml:27", "'LOG=LEVEL' cannot be an environment variable name"),
+    ),
+    "file that is not UTF-8": Mistake(
+        ("run", "example", "-f", "latin1.yaml"),
+        ("latin1.yaml:2", "not UTF-8 text"),
+    ),
     "missing -f file": Mistake(
         ("run", "example", "-f", "missing.yaml"),
         ("deployment file 'missing.yaml' not found",),
@@ -175,6 +186,7 @@ def bad_files(project: Path) -> Path:
     write_file(project, "typo.yaml", TYPO_YAML)
     write_file(project, "malformed.yaml", MALFORMED_YAML)
     write_file(project, "bad_deployments.py", BAD_PYTHON_FILE)
+    (project / "latin1.yaml").write_bytes(b"deployments:\n  - name: caf\xe9\n")
     return project
 
 

@@ -13,6 +13,8 @@ import pytest
 from _e2e_helpers import REPO, run_shipway
 from _plugin_venv import FreshVenv
 
+from shipway.testing import InfrastructureConformance
+
 pytestmark = pytest.mark.slow
 
 TYPE_NAME = "acme-cloud"
@@ -60,7 +62,9 @@ def test_generated_plugin_installs_loads_and_passes_its_own_tests(tmp_path: Path
     )
     assert tests.returncode == 0, tests.stdout[-6000:] + tests.stderr[-3000:]
     passed = re.search(r"(\d+) passed", tests.stdout)
-    assert passed is not None and int(passed.group(1)) >= 13, tests.stdout[-2000:]
+    # Every check of the conformance suite, and the template's own two tests.
+    checks = [name for name in vars(InfrastructureConformance) if name.startswith("test_")]
+    assert passed is not None and int(passed.group(1)) == len(checks) + 2, tests.stdout[-2000:]
     assert "failed" not in tests.stdout and "error" not in tests.stdout.lower()
     assert f"infrastructure types: {TYPE_NAME}" in tests.stdout  # the plugin's header
 
@@ -105,6 +109,19 @@ def test_an_existing_target_is_refused_and_left_alone(tmp_path: Path) -> None:
     assert f"{target.relative_to(tmp_path)} already exists; nothing was written" in again.stderr
     assert "Traceback" not in again.stderr
     assert [p.name for p in target.iterdir()] == ["mine.txt"]
+
+
+def test_a_directory_that_cannot_be_written_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("a file, not a directory")
+
+    refused = run_shipway("plugin", "new", TYPE_NAME, "--path", "notes.txt/plugins", cwd=tmp_path)
+
+    assert refused.returncode == 2, refused.stderr
+    assert "Error: cannot create notes.txt/plugins/shipway-acme-cloud: " in refused.stderr
+    assert "nothing was written" in refused.stderr
+    assert "--path" in refused.stderr
+    assert "Traceback" not in refused.stderr and "bug" not in refused.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
 @pytest.mark.parametrize(

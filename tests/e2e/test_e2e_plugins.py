@@ -32,6 +32,19 @@ def test_plugins_table_lists_process_as_loaded(shipway: Shipway) -> None:
         assert cell in row, row
 
 
+def test_piped_tables_keep_every_row_on_one_line_and_narrow_ones_cut_nothing(
+    shipway: Shipway,
+) -> None:
+    piped = shipway("plugins", env={"COLUMNS": None})  # no terminal, no width asked for
+    narrow = shipway("plugins", env={"COLUMNS": "40"})
+
+    assert piped.returncode == narrow.returncode == 0, piped.stderr + narrow.stderr
+    row = next(line for line in piped.stdout.splitlines() if " process " in line)
+    assert "shipway-process" in row and "shipway_process.plugin" in row, piped.stdout
+    assert "…" not in piped.stdout + narrow.stdout
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 40, narrow.stdout
+
+
 def test_plugins_json(shipway: Shipway) -> None:
     result = shipway("plugins", "--json")
 

@@ -157,6 +157,18 @@ class SubprocessFlowRunner(FlowRunner):
             raise ValueError("condaenv and virtualenv are mutually exclusive: set at most one")
         return self
 
+    def conversion_warnings(self) -> list[str]:
+        problems = super().conversion_warnings()
+        if self.virtualenv:
+            problems.append(
+                "SubprocessFlowRunner.virtualenv has no exact equivalent: "
+                "Process(virtualenv=...) runs that environment's interpreter, but unlike the "
+                "flow runner it does not set VIRTUAL_ENV or put the environment's bin/ first "
+                "on PATH. If the flow starts programs installed in the environment, set "
+                "VIRTUAL_ENV and PATH in env."
+            )
+        return problems
+
 
 class DockerFlowRunner(FlowRunner):
     """Deprecated: use ``DockerContainer`` from ``shipway.infrastructure`` (``shipway-docker``)."""
@@ -177,6 +189,24 @@ class DockerFlowRunner(FlowRunner):
     @classmethod
     def _any_spelling(cls, value: Any) -> Any:
         return _policy_member(value, ImagePullPolicy)
+
+    def infrastructure_spec(self) -> dict[str, Any]:
+        spec = super().infrastructure_spec()
+        if spec.get("networks") and spec.get("network_mode"):
+            del spec["network_mode"]  # DockerContainer takes one of them; see the warning
+        return spec
+
+    def conversion_warnings(self) -> list[str]:
+        problems = super().conversion_warnings()
+        if self.networks and self.network_mode:
+            problems.append(
+                f"DockerFlowRunner sets both networks and network_mode={self.network_mode!r}, "
+                "which have no equivalent together: DockerContainer takes one of them "
+                "(network_mode replaces the container's networking). The container joins "
+                f"the networks {', '.join(self.networks)} and network_mode is dropped; set "
+                "network_mode alone instead if that is what the flow needs."
+            )
+        return problems
 
     def _convert(self, field: str, value: Any) -> Any:
         if field == "image_pull_policy" and value is not None:

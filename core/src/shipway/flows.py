@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import types
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, ParamSpec, TypeVar, overload
@@ -56,7 +57,10 @@ class Flow(Generic[P, R]):
         Raises :class:`ParameterError` listing every problem, so the user fixes them
         all at once.
         """
-        signature = inspect.signature(self.fn)
+        try:
+            signature = inspect.signature(self.fn)
+        except (TypeError, ValueError):  # a builtin without a signature: nothing to check
+            return dict(parameters)
         accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
         named = {
             name: p
@@ -94,8 +98,20 @@ class _CoercionError(ValueError):
 def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
     try:
         return typing.get_type_hints(fn, include_extras=True)
-    except Exception:  # unresolvable forward references: fall back to raw annotations
-        return dict(getattr(fn, "__annotations__", {}))
+    except Exception:
+        pass
+    # One annotation that cannot be resolved (a name imported only for type checkers,
+    # say) must not stop the others from being checked: resolve them one by one, and
+    # leave the unresolvable ones unchecked.
+    hints: dict[str, Any] = {}
+    namespace = getattr(fn, "__globals__", {})
+    for name, annotation in dict(getattr(fn, "__annotations__", {})).items():
+        single = types.SimpleNamespace(__annotations__={name: annotation}, __globals__=namespace)
+        try:
+            hints[name] = typing.get_type_hints(single, include_extras=True)[name]
+        except Exception:
+            hints[name] = Any
+    return hints
 
 
 def _coerce(annotation: Any, value: Any) -> Any:
@@ -103,14 +119,20 @@ def _coerce(annotation: Any, value: Any) -> Any:
         return value
     if annotation in _PLAIN_TYPES and type(value) is annotation:
         return value
-    from pydantic import PydanticSchemaGenerationError, TypeAdapter, ValidationError
+    from pydantic import (
+        PydanticUndefinedAnnotation,
+        PydanticUserError,
+        TypeAdapter,
+        ValidationError,
+    )
 
     try:
         adapter = TypeAdapter(annotation)
-    except PydanticSchemaGenerationError:  # a type pydantic cannot check: pass the value on
-        return value
-    try:
         return adapter.validate_python(value)
+    except (PydanticUserError, PydanticUndefinedAnnotation):
+        # A type pydantic cannot check or cannot resolve: pass the value on unchecked,
+        # as for an unannotated parameter, rather than fail the run on shipway's side.
+        return value
     except ValidationError as exc:
         # Values typed on a command line arrive as strings: '[1, 2]' for a list[int].
         if isinstance(value, str):

@@ -80,6 +80,15 @@ class Job:
             raise JobFormatError(f"{JOB_ENV_VAR} has no 'entrypoint'")
         if not isinstance(data.get("parameters", {}), dict):
             raise JobFormatError(f"{JOB_ENV_VAR} 'parameters' must be a JSON object")
+        # A hand-over written by hand or by a foreign tool: wrong types would otherwise
+        # surface as a traceback from deep inside the engine.
+        for key in ("entrypoint", "flow_run_id", "flow_name", "deployment_name", "working_dir"):
+            value = data.get(key)
+            optional = key in ("deployment_name", "working_dir") or key not in data
+            if not (isinstance(value, str) or (value is None and optional)):
+                raise JobFormatError(f"{JOB_ENV_VAR} {key!r} must be a string, not {value!r}")
+        if not data["entrypoint"]:
+            raise JobFormatError(f"{JOB_ENV_VAR} 'entrypoint' is empty")
         return cls(**{key: value for key, value in data.items() if key in known})
 
     @classmethod

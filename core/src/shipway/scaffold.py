@@ -72,6 +72,7 @@ def template_dir() -> Path:
 
 def generate_plugin(type_name: str, parent: Path) -> tuple[Path, PluginNames]:
     """Write the plugin package for ``type_name`` into ``parent/shipway-<type_name>``."""
+    import shutil
     from string import Template
 
     from shipway.errors import ShipwayError
@@ -95,8 +96,17 @@ def generate_plugin(type_name: str, parent: Path) -> tuple[Path, PluginNames]:
             rendered[relative.removesuffix(TEMPLATE_SUFFIX)] = text.encode("utf-8")
         else:
             rendered[relative] = path.read_bytes()
-    for relative, content in rendered.items():
-        destination = target / relative
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        destination.write_bytes(content)
+    try:
+        for relative, content in rendered.items():
+            destination = target / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(content)
+    except OSError as exc:  # a user's directory we cannot write to: not a bug to report
+        shutil.rmtree(target, ignore_errors=True)  # it did not exist: leave nothing behind
+        raise ShipwayError(
+            f"cannot create {target}: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if exc.filename else "")
+            + "; nothing was written",
+            hint="Choose a directory you can write to with --path.",
+        ) from exc
     return target, names

@@ -131,6 +131,47 @@ def test_a_string_that_is_no_pull_policy_is_left_and_noted() -> None:
     assert messages(migration) == [(2, "image_pull_policy='sometimes' is not an image pull policy")]
 
 
+def test_path_values_become_the_strings_process_takes() -> None:
+    """The flow runner took Path objects for its environments; Process takes strings."""
+    migration = migrate(
+        """
+        import pathlib
+        from pathlib import Path
+        from prefect.flow_runners import SubprocessFlowRunner
+        a = SubprocessFlowRunner(virtualenv=Path("/opt/venvs/etl"))
+        b = SubprocessFlowRunner(condaenv=pathlib.Path.home() / "envs" / "etl")
+        c = SubprocessFlowRunner(condaenv="etl", env={"Path": "kept"})
+        d = SubprocessFlowRunner(virtualenv=venv_dir)  # a string, maybe: left alone
+        """
+    )
+    assert migration.code.splitlines()[2:] == [
+        "from shipway.infrastructure import Process",
+        'a = Process(virtualenv=str(Path("/opt/venvs/etl")))',
+        'b = Process(conda_env=str(pathlib.Path.home() / "envs" / "etl"))',
+        'c = Process(conda_env="etl", env={"Path": "kept"})',
+        "d = Process(virtualenv=venv_dir)  # a string, maybe: left alone",
+    ]
+    assert migrate_source(migration.code).changed is False
+
+
+def test_docker_networks_with_network_mode_is_noted() -> None:
+    migration = migrate(
+        """
+        from prefect.flow_runners import DockerFlowRunner
+        DockerFlowRunner(networks=["backend"], network_mode="bridge")
+        DockerFlowRunner(network_mode="host")
+        """
+    )
+    assert 'DockerContainer(networks=["backend"], network_mode="bridge")' in migration.code
+    assert messages(migration) == [
+        (
+            2,
+            "DockerContainer takes networks or network_mode, not both (network_mode "
+            "replaces the container's networking): remove one of them",
+        )
+    ]
+
+
 def test_unknown_runner_keywords_and_double_star_are_noted() -> None:
     migration = migrate(
         """

@@ -32,6 +32,16 @@ def shipway_flow_run_state_changed(state):
 """
 
 
+CREDENTIALS_OBSERVER = """
+from shipway import hookimpl
+from shipway.infrastructure import JobAdditions
+
+@hookimpl
+def shipway_job_submitting():
+    return JobAdditions(env={"VAULT_TOKEN": "s.hunter2", "VAULT_ADDR": "https://vault.internal"})
+"""
+
+
 @pytest.fixture
 def tracing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(TRACE_VAR, "1")
@@ -102,6 +112,31 @@ def test_observer_calls_show_their_arguments_results_and_exceptions(
         "shipway: hook shipway_flow_run_state_changed raised ValueError: "
         "the observer's own bug [plugin shipway.plugins:audit]"
     )
+
+
+@pytest.mark.usefixtures("tracing")
+def test_secrets_a_hook_adds_are_masked_in_its_result(
+    site: SitePackages, job: Job, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.install_infrastructure("acme-sandbox", "sandbox", "acme_sandbox_plugin")
+    site.install(
+        "acme-vault",
+        "1.0",
+        modules={"acme_vault": CREDENTIALS_OBSERVER},
+        observers={"vault": "acme_vault"},
+    )
+    registry = PluginRegistry(PluginPolicy())
+    infrastructure = registry.resolve("sandbox")()
+    registry.load_observers()
+    capsys.readouterr()
+
+    additions = registry.job_submitting(job, infrastructure)
+
+    assert additions.env["VAULT_TOKEN"] == "s.hunter2"  # the run still gets the value
+    [returned] = [line for line in trace_lines(capsys.readouterr().err) if " -> " in line]
+    assert "s.hunter2" not in returned
+    assert "'VAULT_TOKEN': '********'" in returned
+    assert "'VAULT_ADDR': 'https://vault.internal'" in returned
 
 
 @pytest.mark.usefixtures("tracing")

@@ -172,6 +172,21 @@ def test_blocking_one_of_two_claimants_resolves_the_collision(site: SitePackages
     ]
 
 
+def test_blocking_every_claimant_of_a_name_reports_it_blocked_not_colliding(
+    site: SitePackages,
+) -> None:
+    site.install_infrastructure("acme-one", "sandbox", "acme_one_plugin", version="1.0")
+    site.install_infrastructure("other-two", "sandbox", "other_two_plugin", version="2.5")
+    policy = PluginPolicy.from_environment({"SHIPWAY_PLUGINS_BLOCK": "sandbox"})
+
+    with pytest.raises(PluginBlockedError) as excinfo:
+        PluginRegistry(policy).resolve("sandbox")
+
+    assert "infrastructure 'sandbox' (acme-one 1.0" in excinfo.value.message
+    assert "blocked by SHIPWAY_PLUGINS_BLOCK" in excinfo.value.message
+    assert not site.imported_modules()
+
+
 # -- allow list ------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,13 +44,15 @@ NO_ENGINE = "no Docker engine reachable: apt-get install docker.io and start doc
 
 
 def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
+    """CI services set ``CI=true`` (some ``CI=1``); unset, empty, 0 or false is local."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def unavailable(reason: str) -> NoReturn:
     """Skip locally; fail in CI, where the Docker tests must never be skipped."""
     if in_ci():
-        pytest.fail(f"{reason} (CI=true: Docker tests are not skipped in CI)", pytrace=False)
+        ci = os.environ["CI"]
+        pytest.fail(f"{reason} (CI={ci}: Docker tests are not skipped in CI)", pytrace=False)
     pytest.skip(reason)
 
 
@@ -73,17 +76,33 @@ def image_exists(client: docker.DockerClient, tag: str) -> bool:
     return True
 
 
+SYSTEM_CACHE = Path("/var/cache/shipway-test")
+
+
 def cache_dir() -> Path:
-    """Where the root file system tarball is kept, outside the checkout."""
-    path = Path(os.environ.get("SHIPWAY_TEST_CACHE") or "/var/cache/shipway-test")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        unavailable(
-            f"cannot create the test image cache {path}: {exc}; "
-            "set SHIPWAY_TEST_CACHE to a writable directory"
-        )
-    return path
+    """Where the root file system tarball and the image locks are kept, outside the
+    checkout: ``SHIPWAY_TEST_CACHE``, else /var/cache/shipway-test when this user may
+    write there (root, as in CI), else ``~/.cache/shipway-test``."""
+    configured = os.environ.get("SHIPWAY_TEST_CACHE")
+    if configured:
+        candidates = [Path(configured)]
+    else:
+        user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        candidates = [SYSTEM_CACHE, user_cache / "shipway-test"]
+    problems = []
+    for path in candidates:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            problems.append(f"{path}: {exc.strerror or exc}")
+            continue
+        if os.access(path, os.W_OK | os.X_OK):
+            return path
+        problems.append(f"{path}: not writable")
+    unavailable(
+        f"no writable directory for the Docker test image cache ({'; '.join(problems)}); "
+        "set SHIPWAY_TEST_CACHE to one"
+    )
 
 
 @contextlib.contextmanager
@@ -105,22 +124,46 @@ def debian_mirror() -> str:
     override = os.environ.get("SHIPWAY_TEST_DEBIAN_MIRROR")
     if override:
         return override
+    for uri in _apt_uris():
+        mirror = _usable_mirror(uri)
+        if mirror:
+            return mirror
+    unavailable(
+        f"no Debian {DEBIAN_SUITE} mirror that debootstrap can use found in apt's "
+        "configuration (/etc/apt/sources.list.d/debian.sources, /etc/apt/sources.list); "
+        "set SHIPWAY_TEST_DEBIAN_MIRROR"
+    )
+
+
+def _apt_uris() -> Iterator[str]:
+    """The URIs apt fetches the Debian suite from, in the order it lists them."""
     deb822 = Path("/etc/apt/sources.list.d/debian.sources")
     if deb822.exists():
         for stanza in deb822.read_text(encoding="utf-8").split("\n\n"):
             fields = _deb822_fields(stanza)
-            if DEBIAN_SUITE in fields.get("Suites", "").split() and fields.get("URIs"):
-                return fields["URIs"].split()[0]
+            if DEBIAN_SUITE in fields.get("Suites", "").split():
+                yield from fields.get("URIs", "").split()
     one_line = Path("/etc/apt/sources.list")
     if one_line.exists():
         for line in one_line.read_text(encoding="utf-8").splitlines():
-            words = line.split()
+            words = re.sub(r"\[[^\]]*\]", " ", line).split()  # without [arch=... signed-by=...]
             if len(words) >= 3 and words[0] == "deb" and words[2] == DEBIAN_SUITE:
-                return words[1]
-    unavailable(
-        f"no Debian {DEBIAN_SUITE} mirror found in apt's configuration "
-        "(/etc/apt/sources.list.d/debian.sources); set SHIPWAY_TEST_DEBIAN_MIRROR"
-    )
+                yield words[1]
+
+
+def _usable_mirror(uri: str) -> str | None:
+    """An http(s) or file URI debootstrap can fetch from. Debian's cloud images name a
+    mirror list instead (``mirror+file:///etc/apt/mirrors/debian.list``): its first
+    entry is used."""
+    if uri.startswith("mirror+file:"):
+        listing = Path(uri.removeprefix("mirror+file:").removeprefix("//"))
+        with contextlib.suppress(OSError):
+            for line in listing.read_text(encoding="utf-8").splitlines():
+                words = line.split()
+                if words and not words[0].startswith("#"):
+                    return _usable_mirror(words[0])
+        return None
+    return uri if uri.startswith(("http://", "https://", "file:/")) else None
 
 
 def _deb822_fields(stanza: str) -> dict[str, str]:
@@ -160,6 +203,12 @@ def _rootfs_tarball() -> Path:
     tarball = cache / ROOTFS_TARBALL
     if tarball.exists():
         return tarball
+    # What a session killed in the middle left (hundreds of MB); we hold the base-image
+    # lock, so no other session is writing these.
+    for partial in cache.glob(f"{ROOTFS_TARBALL}.*.partial"):
+        partial.unlink(missing_ok=True)
+    for scratch in cache.glob("debootstrap-*"):
+        shutil.rmtree(scratch, ignore_errors=True)
     rootfs = cache / "rootfs"  # a root file system left by an earlier (or manual) debootstrap
     if (rootfs / "usr/bin/python3").exists():
         _tar(rootfs, tarball)
@@ -204,17 +253,22 @@ def _require_debootstrap() -> None:
 
 
 def _tar(rootfs: Path, tarball: Path) -> None:
+    """Pack ``rootfs`` into ``tarball``, which appears complete or not at all."""
     partial = tarball.with_name(f"{tarball.name}.{os.getpid()}.partial")
-    subprocess.run(
-        ["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(partial), "."], check=True
-    )
-    partial.replace(tarball)
+    try:
+        subprocess.run(
+            ["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(partial), "."], check=True
+        )
+        partial.replace(tarball)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 # -- the runtime image -------------------------------------------------------------------------
 
 RUNTIME_SOURCES = (
     ROOT / "core/src",
+    ROOT / "core/pyproject.toml",  # shipway's dependencies, installed into the image
     ROOT / "plugins/docker/src/shipway_docker/images",
     ROOT / "plugins/docker/src/shipway_docker/_images.py",
     ROOT / "examples",
@@ -256,67 +310,126 @@ def shipway_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "shipway.cli"]
 
 
-def ensure_runtime_image(client: docker.DockerClient, base_image: str) -> str:
+@contextlib.contextmanager
+def runtime_image_in_use(client: docker.DockerClient, base_image: str) -> Iterator[str]:
+    """The runtime image for this tree, built if missing, and protected from other test
+    sessions' clean-up (:func:`remove_stale_runtime_images`) until the block ends."""
     tag = runtime_tag(client.images.get(base_image).id)
-    if image_exists(client, tag):
-        return tag
-    with exclusive("runtime-image"):
-        if image_exists(client, tag):
-            return tag
-        with tempfile.TemporaryDirectory(prefix="shipway-test-project-") as scratch:
-            project = make_test_project(Path(scratch) / "project")
-            started = time.monotonic()
-            result = subprocess.run(
-                [
-                    *shipway_command(),
-                    "image",
-                    "build",
-                    str(project),
-                    "--tag",
-                    tag,
-                    "--base",
-                    base_image,
-                ],
-                capture_output=True,
-                text=True,
-                timeout=1200,
-            )
-        if result.returncode != 0:
-            tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
-            pytest.fail(
-                f"shipway image build of the test runtime image failed "
-                f"(exit {result.returncode}):\n{tail}",
-                pytrace=False,
-            )
-        _progress(f"built {tag} in {time.monotonic() - started:.1f} s")
-        remove_stale_runtime_images(client, keep=tag)
-    return tag
+    with _using(tag):  # first: a pruner cannot remove the image between check and use
+        if not image_exists(client, tag):
+            with exclusive("runtime-image"):
+                if not image_exists(client, tag):  # else another session built it meanwhile
+                    _build_runtime_image(tag, base_image)
+                    remove_stale_runtime_images(client, keep=tag)
+        yield tag
 
 
-STALE_AFTER_SECONDS = 24 * 3600
+def _build_runtime_image(tag: str, base_image: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="shipway-test-project-") as scratch:
+        project = make_test_project(Path(scratch) / "project")
+        started = time.monotonic()
+        result = subprocess.run(
+            [
+                *shipway_command(),
+                "image",
+                "build",
+                str(project),
+                "--tag",
+                tag,
+                "--base",
+                base_image,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
+        pytest.fail(
+            f"shipway image build of the test runtime image failed "
+            f"(exit {result.returncode}):\n{tail}",
+            pytrace=False,
+        )
+    _progress(f"built {tag} in {time.monotonic() - started:.1f} s")
+
+
+# Each change to the sources makes a new runtime image; the old ones are removed when a
+# new one is built, except those a live session uses and a few recent ones (another
+# checkout or branch may want them back, and a session that takes no lock, such as one
+# on another machine sharing this engine, may be using them).
+KEEP_RECENT = 3
+RECENT_SECONDS = 3600
 
 
 def remove_stale_runtime_images(client: docker.DockerClient, keep: str) -> None:
-    """Drop runtime images of trees older than a day (each change to the sources makes
-    one); images still in use by a container are left alone."""
-    for image in client.images.list(name=RUNTIME_REPOSITORY):
-        created = image.attrs.get("Created", "")
-        if keep in image.tags or not _older_than(created, STALE_AFTER_SECONDS):
+    """Remove runtime images other than ``keep`` that no test session on this machine
+    uses, keeping at most :data:`KEEP_RECENT` made in the last hour: whatever the number
+    of edits, a handful of images remain."""
+    kept_recent = 0
+    listed = client.api.images(name=RUNTIME_REPOSITORY)  # no inspect: nothing to race
+    for image in sorted(listed, key=lambda image: int(image.get("Created") or 0), reverse=True):
+        tags = [
+            tag for tag in image.get("RepoTags") or [] if tag.startswith(f"{RUNTIME_REPOSITORY}:")
+        ]
+        if not tags or keep in tags:
             continue
-        for tag in image.tags:
-            with contextlib.suppress(docker.errors.APIError):
-                client.images.remove(tag)
+        age = time.time() - int(image.get("Created") or 0)
+        if age < RECENT_SECONDS and kept_recent < KEEP_RECENT:
+            kept_recent += 1
+            continue
+        for tag in tags:
+            with _unused(tag) as unused:
+                if unused:  # the image goes with its last tag, unless a container uses it
+                    with contextlib.suppress(docker.errors.APIError):
+                        client.images.remove(tag)
+    # Lock files of images removed by hand; those of images being built are in use.
+    existing = {tag.rpartition(":")[2] for image in listed for tag in image.get("RepoTags") or []}
+    for path in _lock_file(keep).parent.glob("*.lock"):
+        if path.stem not in existing:
+            with _unused(f"{RUNTIME_REPOSITORY}:{path.stem}"):
+                pass
 
 
-def _older_than(created: str, seconds: float) -> bool:
-    """``created`` is the engine's RFC 3339 time, e.g. 2024-11-24T09:06:01.123456789Z."""
-    from datetime import datetime, timezone
+def _lock_file(tag: str) -> Path:
+    directory = cache_dir() / "runtime-images"
+    directory.mkdir(exist_ok=True)
+    return directory / f"{tag.rpartition(':')[2]}.lock"
 
+
+@contextlib.contextmanager
+def _using(tag: str) -> Iterator[None]:
+    """Hold a shared lock on the tag's lock file: :func:`_unused` sees the image in use."""
+    path = _lock_file(tag)
+    while True:
+        lock = path.open("a")
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        try:  # a pruner may have deleted the file while we waited for its lock
+            if os.stat(path).st_ino == os.fstat(lock.fileno()).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        lock.close()
     try:
-        when = datetime.strptime(created[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
-    except ValueError:
-        return False
-    return (datetime.now(timezone.utc) - when).total_seconds() > seconds
+        yield
+    finally:
+        lock.close()
+
+
+@contextlib.contextmanager
+def _unused(tag: str) -> Iterator[bool]:
+    """True (holding the tag's lock exclusively) if no session uses the tag; the lock
+    file goes when the block ends, so lock files do not pile up either."""
+    path = _lock_file(tag)
+    with path.open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            path.unlink(missing_ok=True)  # before unlocking: see the check in _using
 
 
 def remove_image_and_descendants(client: docker.DockerClient, image_id: str) -> None:
@@ -362,7 +475,8 @@ class DockerCleanup:
 def remove_labelled(client: docker.DockerClient, label: str = f"{TEST_LABEL}=1") -> None:
     """Remove the containers, then networks and volumes, carrying ``label`` (key=value)."""
     filters = {"label": label}
-    for container in client.containers.list(all=True, filters=filters):
+    # sparse: no inspect per container, which would fail on one removed meanwhile
+    for container in client.containers.list(all=True, filters=filters, sparse=True):
         with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
             container.remove(force=True, v=True)
     for network in client.networks.list(filters=filters):
@@ -371,6 +485,37 @@ def remove_labelled(client: docker.DockerClient, label: str = f"{TEST_LABEL}=1")
     for volume in client.volumes.list(filters=filters):
         with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
             volume.remove(force=True)
+
+
+ABANDONED_SECONDS = 6 * 3600  # far longer than any test session lasts
+
+
+def remove_abandoned(client: docker.DockerClient) -> None:
+    """Remove test containers and networks made more than six hours ago: a session
+    killed outright (SIGKILL, a CI job's timeout) never ran their clean-up, and
+    leftover networks would use up the engine's address pools."""
+    filters = {"label": f"{TEST_LABEL}=1"}
+    now = time.time()
+    for container in client.api.containers(all=True, filters=filters):
+        if now - int(container.get("Created") or now) > ABANDONED_SECONDS:
+            with contextlib.suppress(docker.errors.APIError):
+                client.api.remove_container(container["Id"], force=True, v=True)
+    for network in client.api.networks(filters=filters):
+        if now - _timestamp(network.get("Created") or "") > ABANDONED_SECONDS:
+            with contextlib.suppress(docker.errors.APIError):
+                client.api.remove_network(network["Id"])
+
+
+def _timestamp(rfc3339: str) -> float:
+    """``2024-11-24T09:06:01.123456789+01:00`` (the engine's times) as a POSIX time;
+    now for anything else, so that nothing is taken for old by mistake."""
+    from datetime import datetime
+
+    try:
+        when = datetime.fromisoformat(re.sub(r"\.\d+", "", rfc3339).replace("Z", "+00:00"))
+    except ValueError:
+        return time.time()
+    return when.timestamp() if when.tzinfo is not None else time.time()
 
 
 def _progress(message: str) -> None:

@@ -16,7 +16,8 @@ from _docker_images import (
     DockerCleanup,
     connect,
     ensure_base_image,
-    ensure_runtime_image,
+    remove_abandoned,
+    runtime_image_in_use,
 )
 
 
@@ -29,6 +30,7 @@ def anyio_backend() -> str:
 def docker_client() -> Iterator[docker.DockerClient]:
     """A client for the engine the environment names; skips (fails in CI) without one."""
     client = connect()
+    remove_abandoned(client)  # what sessions killed before their clean-up left behind
     yield client
     client.close()
 
@@ -40,10 +42,12 @@ def base_image(docker_client: docker.DockerClient) -> str:
 
 
 @pytest.fixture(scope="session")
-def runtime_image(docker_client: docker.DockerClient, base_image: str) -> str:
+def runtime_image(docker_client: docker.DockerClient, base_image: str) -> Iterator[str]:
     """The tag of an image built by ``shipway image build`` holding shipway and the test
-    project (examples/ plus tests/plugins/docker/project/) in /opt/shipway/project."""
-    return ensure_runtime_image(docker_client, base_image)
+    project (examples/ plus tests/plugins/docker/project/) in /opt/shipway/project.
+    Other sessions leave it alone until this one ends."""
+    with runtime_image_in_use(docker_client, base_image) as tag:
+        yield tag
 
 
 @pytest.fixture

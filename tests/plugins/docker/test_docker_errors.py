@@ -3,16 +3,21 @@ a missing image, a failed pull, an unknown network, an engine that cannot be rea
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
+import threading
+from collections.abc import Iterator
 
 import anyio
 import docker
 import pytest
 from _docker_images import DockerCleanup
-from _docker_run_helpers import RecordingSink, checks_job, run_in_foreground
+from _docker_run_helpers import WAIT_SECONDS, RecordingSink, checks_job, run_in_foreground
 
 from shipway.infrastructure import InfrastructureError, output_sink
 from shipway_docker import DockerContainer
+from shipway_docker._engine import engine_address
 
 pytestmark = pytest.mark.anyio
 
@@ -134,3 +139,101 @@ async def test_cancelling_a_run_whose_engine_does_not_answer_is_prompt(
         assert attempt.cancelled_caught
     finally:
         silent.close()  # the abandoned connection attempt fails and its thread ends
+
+
+class EngineProxy:
+    """A TCP door to the test engine that can be shut, like an engine going away:
+    every connection through it is cut, and no new one is accepted."""
+
+    def __init__(self, engine: str) -> None:
+        if engine.startswith("unix://"):
+            self._target: tuple[socket.AddressFamily, object] = (
+                socket.AF_UNIX,
+                engine.removeprefix("unix://"),
+            )
+        elif engine.startswith("tcp://") and not os.environ.get("DOCKER_TLS_VERIFY"):
+            host, _, port = engine.removeprefix("tcp://").rpartition(":")
+            self._target = (socket.AF_INET, (host, int(port)))
+        else:
+            pytest.skip(f"cannot put a plain TCP proxy in front of the engine at {engine}")
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.address = f"tcp://127.0.0.1:{self._server.getsockname()[1]}"
+        self._sockets: list[socket.socket] = []
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self._threads[0].start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:  # cut
+                return
+            family, address = self._target
+            engine = socket.socket(family)
+            engine.connect(address)
+            self._sockets += [client, engine]
+            for source, sink in ((client, engine), (engine, client)):
+                thread = threading.Thread(target=self._pipe, args=(source, sink), daemon=True)
+                self._threads.append(thread)
+                thread.start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+
+    def cut(self) -> None:
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)  # wakes accept()
+        self._server.close()
+        for connection in list(self._sockets):
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.cut()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        for connection in self._sockets:
+            connection.close()
+
+
+@pytest.fixture
+def engine_proxy() -> Iterator[EngineProxy]:
+    proxy = EngineProxy(engine_address(None))
+    yield proxy
+    proxy.close()
+
+
+async def test_an_engine_going_away_during_a_run_is_one_clear_error(
+    runtime_image: str,
+    sink: RecordingSink,
+    engine_proxy: EngineProxy,
+    docker_client: docker.DockerClient,
+    docker_cleanup: DockerCleanup,
+) -> None:
+    infrastructure = DockerContainer(
+        image=runtime_image,
+        image_pull_policy="never",
+        docker_host=engine_proxy.address,
+        labels=docker_cleanup.labels,
+    )
+
+    async def cut_once_started() -> None:
+        await sink.wait_for(b"started")
+        engine_proxy.cut()
+
+    with output_sink(sink), anyio.fail_after(WAIT_SECONDS):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(cut_once_started)
+            with pytest.raises(InfrastructureError) as caught:
+                await infrastructure.run(checks_job("sleeper"))
+
+    error = caught.value
+    assert error.message.startswith(f"cannot reach the Docker engine at {engine_proxy.address}: ")
+    assert error.__cause__ is None and error.__suppress_context__  # no chained traceback
+    # The run could not stop its container: the hint says so, and how to stop it.
+    (container,) = docker_client.containers.list(filters={"label": docker_cleanup.label_filter})
+    assert error.hint is not None
+    assert f"`docker stop {container.id[:12]}`" in error.hint

@@ -95,6 +95,20 @@ async def test_missing_working_dir_is_an_infrastructure_error(
     assert sink.lines == []
 
 
+@pytest.mark.anyio
+async def test_a_working_dir_that_is_a_file_says_so(
+    write_flow: WriteFlow, tmp_path: Path, sink: RecordingSink
+) -> None:
+    job = write_flow("where", WHERE)
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a directory")
+
+    with pytest.raises(InfrastructureError) as caught:
+        await run_in_foreground(Process(working_dir=str(a_file)), job, sink)
+
+    assert caught.value.message == f"working directory {str(a_file)!r} is not a directory"
+
+
 # -- interpreter choice -----------------------------------------------------------------
 
 
@@ -117,6 +131,28 @@ async def test_python_that_does_not_exist_is_an_infrastructure_error(
 
     with pytest.raises(InfrastructureError, match="not found"):
         await run_in_foreground(Process(python=str(missing)), job, sink)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("what", ["a directory", "a file that is not a program"])
+async def test_python_that_is_not_an_interpreter_is_an_infrastructure_error(
+    write_flow: WriteFlow, tmp_path: Path, sink: RecordingSink, what: str
+) -> None:
+    job = write_flow("where", WHERE)
+    if what == "a directory":
+        not_python = tmp_path / "bin"
+        not_python.mkdir()
+    else:
+        not_python = tmp_path / "python"
+        not_python.write_text("just text\n")
+        not_python.chmod(0o755)
+
+    with pytest.raises(InfrastructureError) as caught:
+        await run_in_foreground(Process(python=str(not_python)), job, sink)
+
+    assert caught.value.message.startswith(f"cannot start the flow run with {not_python}: ")
+    assert caught.value.hint is not None and "'python'" in caught.value.hint
+    assert sink.lines == []
 
 
 @pytest.mark.anyio

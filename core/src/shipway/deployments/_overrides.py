@@ -47,7 +47,12 @@ def parse_override_args(args: Iterable[str]) -> dict[str, Any]:
             if not isinstance(existing, dict):
                 raise ConfigError(f"--override {arg!r} conflicts with an earlier --override {part}")
             target = existing
-        target[parts[-1]] = value
+        field = parts[-1]
+        if len(parts) == 1 and field in MERGED_FIELDS and isinstance(value, dict):
+            # `env.A=1 --override env={B: 2}` keeps A: env merges here as in every layer.
+            earlier = target.get(field)
+            value = {**earlier, **value} if isinstance(earlier, dict) else value
+        target[field] = value
     return result
 
 

@@ -55,8 +55,25 @@ def resolve_infrastructure(
         where = ("deployments", index, "infrastructure")
         cls = _resolve_type(registry, str(data["type"]), source, (*where, "type"))
 
-    merged = merge_overrides(data, deployment.overrides, overrides or {})
-    merged["type"] = cls.type_name()  # overrides cannot switch the type
+    cli_overrides = overrides or {}
+    for layer, origin in ((deployment.overrides, "file"), (cli_overrides, "cli")):
+        wanted = layer.get("type")
+        if wanted is not None and wanted != cls.type_name():
+            # Quietly running on the old type would be worse than refusing.
+            where_set = (
+                "--override"
+                if origin == "cli"
+                else source.locate(("deployments", index, "overrides", "type"))
+            )
+            raise ConfigError(
+                f"overrides cannot change the infrastructure type of deployment "
+                f"{deployment.name!r} from {cls.type_name()!r} to {wanted!r}",
+                location=where_set,
+                hint="Select the other type (or a block of it) with the deployment's "
+                "'infrastructure' field instead.",
+            )
+    merged = merge_overrides(data, deployment.overrides, cli_overrides)
+    merged["type"] = cls.type_name()  # `type: null` in an override resets to the same
     try:
         return cls.model_validate(merged)
     except ValidationError as exc:
@@ -64,9 +81,7 @@ def resolve_infrastructure(
             exc,
             what=f"infrastructure for deployment {deployment.name!r} ({cls.type_name()})",
             prefix=where,
-            locate=lambda loc: _locate_field(
-                source, deployment, index, loc, where, overrides or {}
-            ),
+            locate=lambda loc: _locate_field(source, deployment, index, loc, where, cli_overrides),
             model=cls,
         ) from exc
 

@@ -44,9 +44,27 @@ def _record(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
             _record(item, (*loc, index), lines)
 
 
+def _read_text(path: Path, display: str) -> str:
+    """The file as text; unreadable or non-UTF-8 files are the user's to fix, not a crash."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the file: {exc.strerror or exc}", location=display) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"the file is not UTF-8 text (byte {data[exc.start]:#04x} cannot be decoded)",
+            location=f"{display}:{line}",
+            hint="YAML files must be UTF-8: save it with that encoding.",
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads it
+
+
 def load_yaml(path: Path, display: str) -> tuple[Any, Locations]:
     """Parse ``path``; malformed YAML is a :class:`ConfigError` with file and line."""
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path, display)
     try:
         data = yaml.safe_load(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)

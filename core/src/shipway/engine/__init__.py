@@ -86,6 +86,12 @@ def run_job(job: Job) -> int:
         _print_user_error(cause)
         _say(f"cannot start flow run {job.flow_run_id}: {exc}")
         return EXIT_CANNOT_START
+    except Exception as exc:
+        # Anything else before the flow runs (user code reached while looking the flow
+        # up, or a shipway bug) still means "could not start", never "the flow failed".
+        _print_user_error(exc)
+        _say(f"cannot start flow run {job.flow_run_id}: unexpected {type(exc).__name__}: {exc}")
+        return EXIT_CANNOT_START
 
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
@@ -103,6 +109,8 @@ def run_job(job: Job) -> int:
         return EXIT_FLOW_FAILED
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if code != 0 and code % 256 == 0:  # the OS keeps the low byte: 256 would read as 0
+            code = EXIT_FLOW_FAILED
         if code != 0:
             _say(f"flow {flow.name!r} called sys.exit({exc.code!r})")
         return code

@@ -90,6 +90,21 @@ class Infrastructure(BaseModel):
             return value
         return {str(k): _env_string(v) for k, v in value.items()}
 
+    @field_validator("env")
+    @classmethod
+    def _env_can_be_passed_on(cls, value: dict[str, str | None]) -> dict[str, str | None]:
+        """Reject what no operating system accepts here, so the mistake is reported with
+        its place in the file instead of failing deep inside the run's start."""
+        for name, text in value.items():
+            if not name or "=" in name or "\0" in name:
+                raise ValueError(
+                    f"{name!r} cannot be an environment variable name "
+                    "(it must be non-empty, without '=' or NUL characters)"
+                )
+            if text is not None and "\0" in text:
+                raise ValueError(f"the value of {name} contains a NUL character")
+        return value
+
     # -- the contract --------------------------------------------------------------
 
     @abstractmethod

@@ -105,7 +105,7 @@ def _migrate_file(path: Path, display: str, *, write: bool) -> FileOutcome:
         return FileOutcome(display, Status.UNCHANGED, notes=migration.notes)
     if write:
         try:
-            path.write_bytes(migration.code.encode(migration.encoding))
+            _replace_atomically(path, migration.code.encode(migration.encoding))
         except OSError as exc:
             return FileOutcome(
                 display, Status.ERROR, error=f"{display}: cannot write: {exc.strerror}"
@@ -133,3 +133,15 @@ def unified_diff(before: str, after: str, display: str) -> str:
         if not line.endswith("\n"):
             out.append("\n\\ No newline at end of file\n")
     return "".join(out)
+
+
+def _replace_atomically(path: Path, content: bytes) -> None:
+    """Write beside the file, then rename over it: a failed write (a full disk) leaves
+    the original untouched instead of truncated. Keeps the file's permission bits."""
+    temporary = path.with_name(f".{path.name}.shipway-migrate.tmp")
+    try:
+        temporary.write_bytes(content)
+        os.chmod(temporary, path.stat().st_mode & 0o7777)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

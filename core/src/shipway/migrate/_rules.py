@@ -4,7 +4,9 @@ replaced. Pure data, so the rules read in one place and need no libcst."""
 from __future__ import annotations
 
 import enum
+import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from shipway.deployments import Deployment
 from shipway.flow_runners import (
@@ -25,6 +27,7 @@ __all__ = [
     "Kind",
     "Rule",
     "deployment_keyword_note",
+    "path_fields",
     "provided_by_flow_runners",
     "rule_for",
 ]
@@ -100,6 +103,15 @@ _RULES: dict[tuple[str, str], Rule] = {
 
 def rule_for(module: str, name: str) -> Rule | None:
     return _RULES.get((module, name))
+
+
+def path_fields(runner: type[FlowRunner]) -> frozenset[str]:
+    """The runner's fields that took a ``Path``: the infrastructure takes a string there."""
+    return frozenset(
+        name
+        for name, info in runner.model_fields.items()
+        if info.annotation is Path or Path in typing.get_args(info.annotation)
+    )
 
 
 def provided_by_flow_runners(name: str) -> bool:

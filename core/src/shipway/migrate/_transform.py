@@ -40,6 +40,7 @@ from shipway.migrate._rules import (
     Kind,
     Rule,
     deployment_keyword_note,
+    path_fields,
     provided_by_flow_runners,
     rule_for,
 )
@@ -266,6 +267,13 @@ class _Rewrite(cst.CSTTransformer):
     def _runner_call(self, original: cst.Call, updated: cst.Call, binding: _Binding) -> cst.Call:
         runner = binding.rule.runner
         assert runner is not None  # every RUNNER rule names its class
+        keywords = {arg.keyword.value for arg in updated.args if arg.keyword}
+        if runner is DockerFlowRunner and {"networks", "network_mode"} <= keywords:
+            self.plan.note(
+                original,
+                "DockerContainer takes networks or network_mode, not both (network_mode "
+                "replaces the container's networking): remove one of them",
+            )
         args = []
         for arg in updated.args:
             keyword = arg.keyword.value if arg.keyword else None
@@ -293,6 +301,9 @@ class _Rewrite(cst.CSTTransformer):
                 value = self._pull_policy(original, arg.value, runner)
                 if value is not arg.value:
                     changes["value"] = value
+            elif keyword in path_fields(runner) and _builds_a_path(arg.value):
+                # Process(conda_env=..., virtualenv=...) take strings, not Path objects.
+                changes["value"] = cst.Call(func=cst.Name("str"), args=[cst.Arg(arg.value)])
             args.append(arg.with_changes(**changes) if changes else arg)
         return updated.with_changes(args=args)
 
@@ -428,6 +439,28 @@ class _Rewrite(cst.CSTTransformer):
         if not body:  # the block held nothing but the import that went away
             body = [cst.SimpleStatementLine(body=[cst.Pass()])]
         return updated_node.with_changes(body=body, footer=[*footer, *updated_node.footer])
+
+
+_PATH_CLASSES = frozenset({"Path", "PurePath", "PosixPath", "WindowsPath"})
+
+
+class _FindsPath(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.found = self.found or node.value in _PATH_CLASSES
+
+
+def _builds_a_path(value: cst.BaseExpression) -> bool:
+    """Whether ``value`` is an expression built with pathlib's classes (``Path("/opt/x")``,
+    ``Path.home() / "envs"``): the one kind of value known to be a Path, not a string."""
+    if isinstance(value, (cst.Name, cst.BaseString)):
+        return False  # a variable may hold a string; a literal is one
+    finder = _FindsPath()
+    value.visit(finder)
+    return finder.found
 
 
 def _targets(binding: _Binding) -> list[tuple[str, str]]:

@@ -181,17 +181,19 @@ class PluginRegistry:
     ) -> type[Infrastructure]:
         # A blocked claimant is out of the running: blocking one of two distributions
         # that claim a name is how a user resolves the collision.
-        allowed = [s for s in sources if self.policy.blocked_reason(s) is None] or sources
+        # When every claimant is blocked, say so: a collision among blocked plugins is moot.
+        allowed = [s for s in sources if self.policy.blocked_reason(s) is None]
+        if not allowed:
+            source = sources[0]
+            raise PluginBlockedError(
+                f"infrastructure {type_name!r} ({source.origin}) is "
+                f"{self.policy.blocked_reason(source)}.",
+                hint="Change the environment variable to allow it.",
+            )
         distributions = {f"{s.distribution} {s.version}" for s in allowed}
         if len(distributions) > 1:
             raise PluginCollisionError(type_name, distributions)
         source = allowed[0]
-        reason = self.policy.blocked_reason(source)
-        if reason is not None:
-            raise PluginBlockedError(
-                f"infrastructure {type_name!r} ({source.origin}) is {reason}.",
-                hint="Change the environment variable to allow it.",
-            )
         self._load_source(source)
         cls = self._types.get(type_name)
         if cls is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -79,11 +80,16 @@ def _plugins(pm: pluggy.PluginManager, impls: Sequence[pluggy.HookImpl]) -> str:
 
 
 def _show(value: Any) -> str:
-    """``repr`` with secret-looking env values masked, cut short if very long."""
-    from shipway.infrastructure import Infrastructure, mask_secrets
+    """``repr`` with secret-looking env values masked (an infrastructure's, and what a
+    ``shipway_job_submitting`` hook adds: a plugin injecting credentials is the usual
+    reason to write one), cut short if very long."""
+    from shipway.infrastructure import Infrastructure, JobAdditions, mask_secrets
 
     if isinstance(value, Infrastructure):
         value = value.model_copy(update={"env": mask_secrets(value.env)})
+    elif isinstance(value, JobAdditions):
+        masked = {key: text or "" for key, text in mask_secrets(value.env).items()}
+        value = dataclasses.replace(value, env=masked)
     text = repr(value)
     if len(text) > _MAX_VALUE_CHARS:
         text = f"{text[:_MAX_VALUE_CHARS]}... ({len(text)} characters)"

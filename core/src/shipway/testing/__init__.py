@@ -84,7 +84,8 @@ def shipway_project(tmp_path: Path) -> ShipwayProject:
 
     ``flows/hello.py`` prints ``Hello, <name>!``; ``flows/echo.py`` prints its parameters
     and an environment variable as JSON; ``flows/failing.py`` raises;
-    ``flows/sleeper.py`` sleeps until killed and prints ``cleanup`` on the way out.
+    ``flows/sleeper.py`` sleeps until killed and prints ``cleanup`` on the way out;
+    ``flows/stubborn.py`` ignores SIGTERM and sleeps.
     ``shipway_project.jobs.hello("you")`` builds a Job for one of them (the project is
     its working directory); ``shipway_project.write_flow(name, source)`` adds a flow.
     """

@@ -41,6 +41,7 @@ ECHO_VARIABLE = "SHIPWAY_CONFORMANCE_VALUE"
 """The environment variable the parameters-and-env test sets and the echo flow prints."""
 
 _SECRET = "conformance-secret-3f9a"
+_POLL_SECONDS = 0.05
 
 KILLER_SCRIPT = """\
 import sys
@@ -104,6 +105,10 @@ class InfrastructureConformance:
     kill_margin_seconds: ClassVar[float] = 60.0
     """A killed run must have ended within ``kill_grace_seconds`` plus this, counted
     from the start of the process that kills it (whose own start-up it includes)."""
+
+    forced_kill_grace_seconds: ClassVar[int] = 2
+    """The grace period passed to ``kill`` for a run that ignores the graceful stop:
+    short, since the check waits it out before the run is forced to end."""
 
     kill_runs_cleanup: ClassVar[bool] = True
     """``kill`` stops gracefully first, so the flow's ``finally`` blocks run and what they
@@ -318,32 +323,41 @@ class InfrastructureConformance:
         grace = self.kill_grace_seconds
         sink = RecordingSink()
 
-        async def start_then_kill() -> tuple[InfrastructureResult | None, float]:
-            limit = self.run_timeout_seconds + grace + self.kill_margin_seconds
-            with anyio.fail_after(limit):
-                async with started(infrastructure, flow_jobs.sleeper(), sink) as handle:
-                    await sink.wait_for(b"started", self.run_timeout_seconds)
-                    began = time.monotonic()
-                    killer = await self._kill_from_another_process(
-                        infrastructure, handle.identifier, grace
-                    )
-                    # A failed kill leaves the run sleeping: raising here cancels it.
-                    assert killer.returncode == 0, killer.stdout + killer.stderr
-                    assert killer.stdout.strip() == "killed", killer.stdout + killer.stderr
-            return handle.result, time.monotonic() - began
-
-        result, seconds = self._run(start_then_kill)
+        result, seconds = self._run(
+            self._start_then_kill, infrastructure, flow_jobs.sleeper(), b"started", grace, sink
+        )
 
         assert seconds <= grace + self.kill_margin_seconds, (
             f"the run took {seconds:.1f}s to end after kill(grace_seconds={grace})"
         )
-        assert result is not None and result.status_code != 0, (result, sink.text())
+        assert result.status_code != 0, (result, sink.text())
         assert "slept to the end" not in sink.text()
         if self.kill_runs_cleanup:
             assert "cleanup" in self._stdout(sink), (
                 "the flow's cleanup did not run: kill must stop gracefully first "
                 f"(SIGTERM or the platform's equivalent). Output:\n{sink.text()}"
             )
+
+    def test_kill_forces_a_run_that_ignores_the_graceful_stop(
+        self, infrastructure: Infrastructure, flow_jobs: FlowJobs
+    ) -> None:
+        grace = self.forced_kill_grace_seconds
+        sink = RecordingSink()
+
+        result, seconds = self._run(
+            self._start_then_kill,
+            infrastructure,
+            flow_jobs.stubborn(),
+            b"ignoring SIGTERM",
+            grace,
+            sink,
+        )
+
+        assert seconds <= grace + self.kill_margin_seconds, (
+            f"the run took {seconds:.1f}s to end after kill(grace_seconds={grace})"
+        )
+        assert result.status_code != 0, (result, sink.text())
+        assert "slept to the end" not in sink.text()
 
     # -- preview -----------------------------------------------------------------------
 
@@ -384,11 +398,55 @@ class InfrastructureConformance:
     async def _run_to_end(self, infrastructure: Infrastructure, job: Job) -> FinishedRun:
         return await run_job(infrastructure, job, timeout=self.run_timeout_seconds)
 
+    async def _start_then_kill(
+        self,
+        infrastructure: Infrastructure,
+        job: Job,
+        marker: bytes,
+        grace_seconds: int,
+        sink: RecordingSink,
+    ) -> tuple[InfrastructureResult, float]:
+        """Start ``job``, wait for ``marker`` in its output, ``kill`` it from another
+        process, and wait for the run to end. Returns its result and the seconds from
+        the start of the killing process to the end of the run; fails, stopping the run
+        by cancelling it, if the run is still going after the grace period plus the
+        margin."""
+        limit = grace_seconds + self.kill_margin_seconds
+        still_running_after: float | None = None
+        with anyio.fail_after(2 * (self.run_timeout_seconds + limit)):  # a safety net
+            async with started(infrastructure, job, sink) as handle:
+                await sink.wait_for(marker, self.run_timeout_seconds)
+                began = time.monotonic()
+                killer = await self._kill_from_another_process(
+                    infrastructure, handle.identifier, grace_seconds
+                )
+                # A failed kill leaves the run going: raising here cancels it.
+                assert killer.returncode == 0, killer.stdout + killer.stderr
+                assert killer.stdout.strip() == "killed", killer.stdout + killer.stderr
+                with anyio.move_on_after(max(0.0, began + limit - time.monotonic())):
+                    while handle.result is None:
+                        await anyio.sleep(_POLL_SECONDS)
+                if handle.result is None and handle.cancel_scope is not None:
+                    still_running_after = time.monotonic() - began
+                    handle.cancel_scope.cancel()  # run() must stop what it started
+        assert still_running_after is None, (
+            f"the run was still going {still_running_after:.1f}s after the process calling "
+            f"kill(grace_seconds={grace_seconds}) started, though it printed 'killed': kill "
+            "must stop the run gracefully first, then by force "
+            f"(SIGKILL or the platform's equivalent) once the grace period is over. "
+            f"Output:\n{sink.text()}"
+        )
+        if handle.result is None:  # run() returned nothing: a bug in the plugin
+            raise AssertionError(f"{type(infrastructure).__name__}.run returned no result")
+        return handle.result, time.monotonic() - began
+
     async def _kill_from_another_process(
         self, infrastructure: Infrastructure, identifier: str, grace_seconds: int
     ) -> subprocess.CompletedProcess[str]:
         command = self.kill_command(infrastructure, identifier, grace_seconds)
-        limit = grace_seconds + self.kill_margin_seconds
+        # Generous, a safety net against a kill that hangs: how soon the run must end is
+        # checked on the run itself, from the moment this process was started.
+        limit = self.run_timeout_seconds + grace_seconds + self.kill_margin_seconds
         with anyio.fail_after(limit):
             done = await anyio.run_process(command, check=False)
         return subprocess.CompletedProcess(

@@ -22,7 +22,7 @@ __all__ = [
 FLOWS_DIRNAME = "flows"
 """The project's sub-directory holding the flows: entrypoints are ``flows/<name>.py:<name>``."""
 
-STANDARD_FLOWS = ("echo", "failing", "hello", "sleeper")
+STANDARD_FLOWS = ("echo", "failing", "hello", "sleeper", "stubborn")
 """Each is ``flows/<name>.py`` with a flow function ``<name>``."""
 
 
@@ -82,6 +82,11 @@ class FlowJobs:
     def sleeper(self, seconds: float = 600.0) -> Job:
         """Prints ``started``, sleeps, and prints ``cleanup`` on the way out, killed or not."""
         return self.job("sleeper", seconds=seconds)
+
+    def stubborn(self, seconds: float = 600.0) -> Job:
+        """Ignores SIGTERM, prints ``ignoring SIGTERM`` and sleeps: only a forced stop
+        (SIGKILL or the platform's equivalent) ends it early."""
+        return self.job("stubborn", seconds=seconds)
 
 
 @dataclasses.dataclass(frozen=True)

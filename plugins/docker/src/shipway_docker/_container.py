@@ -1,9 +1,11 @@
+"""The ``docker-container`` infrastructure: its fields, and run, kill and preview on top of
+the engine helpers (``_engine``, ``_pull``, ``_lifecycle``, ``_logs``, ``_spec``)."""
+
 from __future__ import annotations
 
-import contextlib
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import anyio
 import anyio.to_thread
@@ -13,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from shipway.infrastructure import (
     ImageBuildRequest,
     Infrastructure,
+    InfrastructureError,
     InfrastructureNotAvailable,
     InfrastructureResult,
     Job,
@@ -45,9 +48,6 @@ from shipway_docker._spec import (
     shipway_labels,
     without_unset,
 )
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["DockerContainer", "ImageRegistry"]
 
@@ -285,9 +285,16 @@ class DockerContainer(Infrastructure):
             waited = await self._wait_for_exit(engine, container_id, output)
             with engine_errors(engine.address, f"inspecting container {container_id[:12]}"):
                 state = await anyio.to_thread.run_sync(container_state, api, container_id)
-        except BaseException:
+        except BaseException as exc:
             with anyio.CancelScope(shield=True):
-                await self._abandon(engine, container_id, started, output)
+                stopped = await self._abandon(engine, container_id, started, output)
+            if not stopped and isinstance(exc, InfrastructureError):  # the engine went away, say
+                short = container_id[:12]
+                exc.hint = (
+                    f"{exc.hint + ' ' if exc.hint else ''}Container {short} could not be "
+                    f"stopped and may still be running: `docker stop {short}` once the "
+                    "engine answers again."
+                )
             raise
         if self.auto_remove:
             await anyio.to_thread.run_sync(remove_or_warn, engine, container_id)
@@ -322,19 +329,28 @@ class DockerContainer(Infrastructure):
         container_id: str,
         started: bool,
         output: ContainerOutput | None,
-    ) -> None:
+    ) -> bool:
         """Cancelled, or the engine failed us: stop the container (keeping what it prints
-        on the way out), and remove it if it never ran or auto_remove asks for it."""
+        on the way out), and remove it if it never ran or auto_remove asks for it.
+        False if it could not be stopped (the engine cannot be reached)."""
+        import docker
+
         api = engine.client.api
+        stopped = True
         if started:
-            with contextlib.suppress(Exception):
+            try:
                 await anyio.to_thread.run_sync(
                     lambda: api.stop(container_id, timeout=_CANCEL_GRACE_SECONDS)
                 )
+            except docker.errors.NotFound:
+                pass  # removed already: stopped too
+            except Exception:
+                stopped = False
             if output is not None:
                 await output.drain(_CANCEL_GRACE_SECONDS + 5)
-        if self.auto_remove or not started:
+        if stopped and (self.auto_remove or not started):
             await anyio.to_thread.run_sync(remove_or_warn, engine, container_id)
+        return stopped
 
     def _reason(self, state: dict[str, Any], waited: dict[str, Any]) -> str | None:
         """Docker's own diagnosis: out of memory, or an error it recorded."""

@@ -102,7 +102,7 @@ def api_error_text(exc: BaseException) -> str:
 @contextlib.contextmanager
 def engine_errors(address: str, doing: str) -> Iterator[None]:
     """Re-raise a failed engine call made inside the block as an InfrastructureError
-    saying what was being done; a lost connection as :func:`unreachable`.
+    saying what was being done; a lost or broken connection as :func:`unreachable`.
 
     Catch ``docker.errors.NotFound`` inside the block where it means something
     particular (a vanished container); here it is one more failure.
@@ -114,7 +114,9 @@ def engine_errors(address: str, doing: str) -> Iterator[None]:
         yield
     except docker.errors.APIError as exc:
         raise InfrastructureError(f"{doing} failed: {api_error_text(exc)}") from None
-    except requests.exceptions.ConnectionError as exc:
+    except requests.exceptions.RequestException as exc:
+        # Not only ConnectionError: an engine that goes away in the middle of an answer
+        # (a long `wait`, say) ends it with ChunkedEncodingError.
         raise unreachable(address, exc) from None
     except docker.errors.DockerException as exc:
         raise InfrastructureError(f"{doing} failed: {_short(exc)}") from None

@@ -4,7 +4,8 @@ The build context is prepared on the host: the Dockerfile shipped in
 ``shipway_docker/images/``, the project directory (filtered), and a wheelhouse holding
 shipway, the requested distributions, the project's ``requirements.txt`` and all their
 dependencies, as wheels for the base image's Python. The Dockerfile installs from that
-wheelhouse only (``pip install --no-index``).
+wheelhouse only (``pip install --no-index``), and the build runs with no network at all
+(``docker build --network none``).
 """
 
 from __future__ import annotations
@@ -219,6 +220,9 @@ def _docker_build(
             rm=True,
             forcerm=True,
             pull=False,
+            # What the module docstring promises, enforced: a RUN step that reached
+            # for the network would fail here as it does on an offline CI machine.
+            network_mode="none",
             decode=True,
             timeout=_BUILD_STEP_SECONDS,
             buildargs={

@@ -96,7 +96,7 @@ def _pull(
                 display.update(event)
     except docker.errors.APIError as exc:
         raise _cannot_pull(image, registry, api_error_text(exc), policy) from None
-    except requests.exceptions.ConnectionError as exc:
+    except requests.exceptions.RequestException as exc:  # refused, or cut mid-stream
         raise unreachable(engine.address, exc) from None
     finally:
         if display is not None:

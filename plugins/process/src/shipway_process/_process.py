@@ -115,8 +115,9 @@ class Process(Infrastructure):
     def _check_startable(self, job: Job, command: list[str]) -> None:
         cwd = self._cwd(job)
         if not cwd.is_dir():
+            problem = "is not a directory" if cwd.exists() else "does not exist"
             raise InfrastructureError(
-                f"working directory {str(cwd)!r} does not exist",
+                f"working directory {str(cwd)!r} {problem}",
                 hint="Fix 'working_dir' on the process infrastructure, or create the directory.",
             )
         if self.virtualenv and not Path(command[0]).exists():
@@ -143,12 +144,20 @@ class Process(Infrastructure):
         if key in _ENGINE_IMPORTABLE:
             return
         with anyio.move_on_after(_PROBE_TIMEOUT_SECONDS):
-            probe = await anyio.run_process(
-                [*interpreter, "-c", "import shipway.engine"],
-                cwd=self._cwd(job),
-                env=self._environment(job, os.environ),
-                check=False,
-            )
+            try:
+                probe = await anyio.run_process(
+                    [*interpreter, "-c", "import shipway.engine"],
+                    cwd=self._cwd(job),
+                    env=self._environment(job, os.environ),
+                    check=False,
+                )
+            except OSError as exc:  # not executable, not a program, a directory...
+                raise InfrastructureError(
+                    f"cannot start the flow run with {shlex.join(interpreter)}: "
+                    f"{exc.strerror or exc}",
+                    hint="Point 'python' / 'virtualenv' at a Python interpreter "
+                    "(or 'conda_env' at a conda environment).",
+                ) from exc
             if probe.returncode != 0:
                 lines = probe.stderr.decode(errors="replace").strip().splitlines()
                 raise InfrastructureError(
