@@ -1,7 +1,7 @@
 """Helpers for the Docker runtime tests: run real flows in real containers.
 
-Nothing here stands in for the thing under test: :class:`RecordingSink` only records
-what the infrastructure writes through :func:`shipway.infrastructure.output_sink`.
+Nothing here stands in for the thing under test: ``RecordingSink`` (from shipway.testing)
+only records what the infrastructure writes through :func:`shipway.infrastructure.output_sink`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 
-from shipway.infrastructure import InfrastructureResult, Job, StreamName, output_sink
+from shipway.infrastructure import InfrastructureResult, Job, output_sink
+from shipway.testing import RecordingSink
 from shipway_docker import DockerContainer
 
 # Generous: a loaded 2-core machine may take seconds to start a container.
@@ -27,38 +28,6 @@ def checks_job(function: str, /, **parameters: Any) -> Job:
     return Job(
         entrypoint=f"{CHECKS}:{function}", parameters=parameters, deployment_name=f"test-{function}"
     )
-
-
-class RecordingSink:
-    """An output sink that keeps every line and lets a test wait for one."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[StreamName, bytes]] = []
-        self._waiting: list[tuple[bytes, anyio.Event]] = []
-
-    def write(self, stream: StreamName, data: bytes) -> None:
-        self.lines.append((stream, data))
-        for needle, event in self._waiting:
-            if needle in data:
-                event.set()
-
-    def stream(self, name: StreamName) -> list[bytes]:
-        return [data for stream, data in self.lines if stream == name]
-
-    def text(self, name: StreamName) -> str:
-        return b"".join(self.stream(name)).decode("utf-8", errors="replace")
-
-    async def wait_for(self, needle: bytes, timeout: float = WAIT_SECONDS) -> None:
-        """Return once a line containing ``needle`` has arrived (on either stream)."""
-        if any(needle in data for _, data in self.lines):
-            return
-        event = anyio.Event()
-        self._waiting.append((needle, event))
-        try:
-            with anyio.fail_after(timeout):
-                await event.wait()
-        finally:
-            self._waiting.remove((needle, event))
 
 
 @dataclasses.dataclass

@@ -1,7 +1,7 @@
 """Helpers for the process plugin tests: run real flows with the real infrastructure.
 
-Nothing here replaces the thing under test; :class:`RecordingSink` only records what
-the infrastructure writes through :func:`shipway.infrastructure.output_sink`.
+Nothing here replaces the thing under test; ``RecordingSink`` (from shipway.testing) only
+records what the infrastructure writes through :func:`shipway.infrastructure.output_sink`.
 """
 
 from __future__ import annotations
@@ -19,50 +19,15 @@ from shipway.infrastructure import (
     Infrastructure,
     InfrastructureResult,
     Job,
-    StreamName,
     output_sink,
 )
+from shipway.testing import RecordingSink
 
 WriteFlow = Callable[..., Job]
 """The ``write_flow`` fixture: ``write_flow(name, source, **parameters) -> Job``."""
 
 # Generous: a loaded 2-core machine may take seconds to start an interpreter.
 WAIT_SECONDS = 60
-
-
-class RecordingSink:
-    """An output sink that keeps every line and lets a test wait for one."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[StreamName, bytes]] = []
-        self._waiting: list[tuple[bytes, anyio.Event]] = []
-        self.on_line: Callable[[StreamName, bytes], None] | None = None
-
-    def write(self, stream: StreamName, data: bytes) -> None:
-        self.lines.append((stream, data))
-        if self.on_line is not None:
-            self.on_line(stream, data)
-        for needle, event in self._waiting:
-            if needle in data:
-                event.set()
-
-    def stream(self, name: StreamName) -> list[bytes]:
-        return [data for stream, data in self.lines if stream == name]
-
-    def text(self, name: StreamName) -> str:
-        return b"".join(self.stream(name)).decode("utf-8", errors="replace")
-
-    async def wait_for(self, needle: bytes, timeout: float = WAIT_SECONDS) -> None:
-        """Return once a line containing ``needle`` has arrived (on either stream)."""
-        if any(needle in data for _, data in self.lines):
-            return
-        event = anyio.Event()
-        self._waiting.append((needle, event))
-        try:
-            with anyio.fail_after(timeout):
-                await event.wait()
-        finally:
-            self._waiting.remove((needle, event))
 
 
 @dataclasses.dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import anyio
 from anyio.abc import TaskStatus
@@ -37,9 +37,13 @@ class RecordingSink:
     def __init__(self) -> None:
         self.lines: list[tuple[StreamName, bytes]] = []
         self._waiting: list[tuple[bytes, anyio.Event]] = []
+        #: Called with each line as it arrives, e.g. to act on output while a run goes on.
+        self.on_line: Callable[[StreamName, bytes], None] | None = None
 
     def write(self, stream: StreamName, data: bytes) -> None:
         self.lines.append((stream, data))
+        if self.on_line is not None:
+            self.on_line(stream, data)
         for needle, event in self._waiting:
             if needle in data:
                 event.set()
