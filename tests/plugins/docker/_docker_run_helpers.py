@@ -6,16 +6,15 @@ only records what the infrastructure writes through :func:`shipway.infrastructur
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import anyio
-from anyio.abc import TaskStatus
 
 from shipway.infrastructure import InfrastructureResult, Job, output_sink
-from shipway.testing import RecordingSink
+from shipway.testing import RecordingSink, started
+from shipway.testing import RunHandle as BaseRunHandle
 from shipway_docker import DockerContainer
 
 # Generous: a loaded 2-core machine may take seconds to start a container.
@@ -30,29 +29,17 @@ def checks_job(function: str, /, **parameters: Any) -> Job:
     )
 
 
-@dataclasses.dataclass
-class RunHandle:
-    identifier: str = ""
-    result: InfrastructureResult | None = None
-    cancel_scope: anyio.CancelScope | None = None
+class RunHandle(BaseRunHandle):
+    """A run handle that also reads its platform's identifier."""
 
     @property
     def container_id(self) -> str:
         return self.identifier.rpartition(":")[2]
 
 
-@contextlib.asynccontextmanager
-async def running(infrastructure: DockerContainer, job: Job) -> AsyncIterator[RunHandle]:
+def running(infrastructure: DockerContainer, job: Job) -> AbstractAsyncContextManager[RunHandle]:
     """Start ``job`` in the background; leaving the block waits for the run to end."""
-    handle = RunHandle()
-
-    async def run(*, task_status: TaskStatus[str]) -> None:
-        handle.result = await infrastructure.run(job, task_status=task_status)
-
-    async with anyio.create_task_group() as tg:
-        handle.cancel_scope = tg.cancel_scope
-        handle.identifier = await tg.start(run)
-        yield handle
+    return started(infrastructure, job, handle=RunHandle())
 
 
 async def run_to_end(

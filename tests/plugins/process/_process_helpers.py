@@ -6,14 +6,12 @@ records what the infrastructure writes through :func:`shipway.infrastructure.out
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import anyio
-from anyio.abc import TaskStatus
 
 from shipway.infrastructure import (
     Infrastructure,
@@ -21,7 +19,8 @@ from shipway.infrastructure import (
     Job,
     output_sink,
 )
-from shipway.testing import RecordingSink
+from shipway.testing import RecordingSink, started
+from shipway.testing import RunHandle as BaseRunHandle
 
 WriteFlow = Callable[..., Job]
 """The ``write_flow`` fixture: ``write_flow(name, source, **parameters) -> Job``."""
@@ -30,30 +29,17 @@ WriteFlow = Callable[..., Job]
 WAIT_SECONDS = 60
 
 
-@dataclasses.dataclass
-class RunHandle:
-    identifier: str = ""
-    result: InfrastructureResult | None = None
-    cancel_scope: anyio.CancelScope | None = None
+class RunHandle(BaseRunHandle):
+    """A run handle that also reads its platform's identifier."""
 
     @property
     def pid(self) -> int:
         return int(self.identifier.rpartition(":")[2])
 
 
-@contextlib.asynccontextmanager
-async def running(infrastructure: Infrastructure, job: Job) -> AsyncIterator[RunHandle]:
-    """Start ``job`` in the background; the block's exit waits for the run to end
-    (an error inside the block cancels the run, which must leave nothing behind)."""
-    handle = RunHandle()
-
-    async def run(*, task_status: TaskStatus[str]) -> None:
-        handle.result = await infrastructure.run(job, task_status=task_status)
-
-    async with anyio.create_task_group() as tg:
-        handle.cancel_scope = tg.cancel_scope
-        handle.identifier = await tg.start(run)
-        yield handle
+def running(infrastructure: Infrastructure, job: Job) -> AbstractAsyncContextManager[RunHandle]:
+    """Start ``job`` in the background; leaving the block waits for the run to end."""
+    return started(infrastructure, job, handle=RunHandle())
 
 
 async def run_to_end(

@@ -91,14 +91,20 @@ class FinishedRun:
 
 @contextlib.asynccontextmanager
 async def started(
-    infrastructure: Infrastructure, job: Job, sink: RecordingSink | None = None
+    infrastructure: Infrastructure,
+    job: Job,
+    sink: RecordingSink | None = None,
+    handle: RunHandle | None = None,
 ) -> AsyncIterator[RunHandle]:
     """Start ``job`` in the background and enter once ``run`` has reported its identifier.
 
     Leaving the block waits for the run to end; an exception inside the block cancels
     the run (which must then stop what it started). Output goes to ``sink`` if given.
+    ``handle`` may be a :class:`RunHandle` subclass instance (one that parses the
+    identifier for its platform, say) to fill in instead of a plain one.
     """
-    handle = RunHandle()
+    if handle is None:
+        handle = RunHandle()
 
     async def run(*, task_status: TaskStatus[str]) -> None:
         handle.result = await infrastructure.run(job, task_status=task_status)
