@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shipway.infrastructure._base import ENGINE_MODULE, Infrastructure, mask_secrets
-from shipway.infrastructure._capabilities import BuildsImages, ImageBuildRequest
+from shipway.infrastructure._capabilities import BuildsImages, ImageBuildRequest, ReattachesRuns
 from shipway.infrastructure._errors import (
     InfrastructureError,
     InfrastructureNotAvailable,
@@ -42,6 +42,7 @@ __all__ = [
     "JobAdditions",
     "LineSplitter",
     "OutputSink",
+    "ReattachesRuns",
     "StreamName",
     "TerminalSink",
     "current_output_sink",

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-__all__ = ["BuildsImages", "ImageBuildRequest"]
+if TYPE_CHECKING:
+    from shipway.infrastructure._result import InfrastructureResult
+
+__all__ = ["BuildsImages", "ImageBuildRequest", "ReattachesRuns"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,4 +38,24 @@ class BuildsImages(Protocol):
     @classmethod
     def build_image(cls, request: ImageBuildRequest) -> str:
         """Build the image and return its id; stream progress to the terminal."""
+        ...
+
+
+@runtime_checkable
+class ReattachesRuns(Protocol):
+    """An infrastructure type that can follow a run another process started.
+
+    An agent that restarts after a crash calls it for every run its predecessor left
+    running: the run is watched again instead of being declared lost.
+    """
+
+    async def reattach(self, identifier: str) -> InfrastructureResult:
+        """Wait for the run ``identifier`` to end and return its result, forwarding the
+        output it still produces where the platform keeps it.
+
+        Raises :class:`~shipway.infrastructure.InfrastructureNotFound` when the run is
+        gone and its result with it, and
+        :class:`~shipway.infrastructure.InfrastructureNotAvailable` when it lives
+        somewhere this process cannot reach.
+        """
         ...
