@@ -23,7 +23,7 @@ deployments:
 
 
 def test_deployment_ls_table(shipway: Shipway) -> None:
-    result = shipway("deployment", "ls")
+    result = shipway("deployment", "ls", "-f", "shipway.yaml")
 
     assert result.returncode == 0, result.stderr
     assert "example " in result.stdout
@@ -33,7 +33,7 @@ def test_deployment_ls_table(shipway: Shipway) -> None:
 
 
 def test_deployment_ls_json_for_both_file_forms(shipway: Shipway) -> None:
-    from_yaml = json.loads(shipway("deployment", "ls", "--json").stdout)
+    from_yaml = json.loads(shipway("deployment", "ls", "--json", "-f", "shipway.yaml").stdout)
     from_python = json.loads(shipway("deployment", "ls", "--json", "-f", "deployments.py").stdout)
 
     assert [(d["name"], d["flow"], d["infrastructure"]) for d in from_yaml] == [

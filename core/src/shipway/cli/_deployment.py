@@ -12,7 +12,7 @@ from shipway.cli._options import debug_option, file_option
 @click.group("deployment")
 @debug_option
 def deployment_group() -> None:
-    """List and inspect deployments."""
+    """Register, list, inspect and run deployments."""
 
 
 @deployment_group.command("ls")
@@ -20,11 +20,19 @@ def deployment_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @debug_option
 def ls_command(file: str | None, as_json: bool) -> None:
-    """List the deployments defined in a file."""
+    """List deployments: the store's, or a file's (-f).
+
+    Without -f, the deployments registered with `shipway deployment apply`."""
     import json
 
     from shipway.cli._console import table
     from shipway.deployments import load_deployment_file
+
+    if file is None:
+        from shipway.cli._store_deployment import list_stored_deployments
+
+        list_stored_deployments(as_json)
+        return
 
     source = load_deployment_file(file)
     rows: list[dict[str, Any]] = [
@@ -35,6 +43,8 @@ def ls_command(file: str | None, as_json: bool) -> None:
             "tags": d.tags,
             "version": d.version,
             "description": d.description,
+            "work_queue": d.work_queue,
+            "schedule": d.schedule.describe() if d.schedule else None,
         }
         for d in source.deployments.values()
     ]
@@ -77,6 +87,12 @@ def inspect_command(name: str, file: str | None, as_json: bool) -> None:
         "tags": deployment.tags,
         "description": deployment.description,
         "version": deployment.version,
+        "work_queue": deployment.work_queue,
+        "schedule": deployment.schedule.model_dump(mode="json", exclude_defaults=True)
+        if deployment.schedule
+        else None,
+        "retries": deployment.retries,
+        "retry_delay_seconds": deployment.retry_delay_seconds,
         "infrastructure": resolved,
         "infrastructure_source": deployment.infrastructure_label(),
         "overrides": deployment.overrides,

@@ -3,14 +3,16 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from shipway.flows import Flow
 from shipway.infrastructure import Infrastructure
+from shipway.store import CronSchedule, IntervalSchedule, parse_duration, validate_schedule
 
-__all__ = ["Deployment", "collect_deployments"]
+__all__ = ["Deployment", "DeploymentSchedule", "collect_deployments"]
 
 _collector: contextvars.ContextVar[list[Deployment] | None] = contextvars.ContextVar(
     "shipway_deployment_collector", default=None
@@ -37,6 +39,66 @@ def _entrypoint_of(flow: Flow[..., Any]) -> str:
     if module and not module.startswith("__"):
         return f"{module}:{fn.__qualname__}"
     return f"{fn.__code__.co_filename}:{fn.__qualname__}"
+
+
+class DeploymentSchedule(BaseModel):
+    """When agents run the deployment by themselves: ``cron`` (with ``timezone``) or
+    ``interval`` (seconds or text like ``1h30m``, counted from ``anchor``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cron: str | None = Field(
+        default=None, description="A cron expression, e.g. '0 * * * *' (every hour)."
+    )
+    timezone: str = Field(
+        default="UTC", description="The IANA time zone the cron expression is read in."
+    )
+    interval: timedelta | None = Field(
+        default=None, description="Seconds between runs, or text such as '1h30m', '45s', '2d'."
+    )
+    anchor: datetime | None = Field(
+        default=None,
+        description="Runs happen at anchor + k * interval (default: 1970-01-01T00:00:00Z).",
+    )
+
+    @field_validator("interval", mode="before")
+    @classmethod
+    def _parse_interval(cls, value: Any) -> Any:
+        if value is None or isinstance(value, timedelta):
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError("must be seconds or text such as '1h30m'")
+        return parse_duration(value)
+
+    @field_validator("anchor")
+    @classmethod
+    def _aware_anchor(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs a time zone, e.g. 2026-01-01T00:00:00Z")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> DeploymentSchedule:
+        if (self.cron is None) == (self.interval is None):
+            raise ValueError("give either 'cron' or 'interval' (not both, not neither)")
+        if self.cron is None and self.timezone != "UTC":
+            raise ValueError("'timezone' goes with 'cron'; an interval is counted from 'anchor'")
+        if self.interval is None and self.anchor is not None:
+            raise ValueError("'anchor' goes with 'interval'")
+        validate_schedule(self.to_store())
+        return self
+
+    def to_store(self) -> CronSchedule | IntervalSchedule:
+        """The store's CronSchedule or IntervalSchedule."""
+        if self.cron is not None:
+            return CronSchedule(cron=self.cron, timezone=self.timezone)
+        assert self.interval is not None
+        return IntervalSchedule(interval=self.interval, anchor=self.anchor)
+
+    def describe(self) -> str:
+        if self.cron is not None:
+            return f"cron {self.cron!r} ({self.timezone})"
+        return f"every {self.interval}"
 
 
 class Deployment(BaseModel):
@@ -74,6 +136,22 @@ class Deployment(BaseModel):
         default=None,
         description="The project directory entrypoints are relative to; "
         "default: the directory of the file defining the deployment.",
+    )
+    work_queue: str = Field(
+        default="default",
+        min_length=1,
+        description="The work queue agents take this deployment's runs from.",
+    )
+    schedule: DeploymentSchedule | None = Field(
+        default=None,
+        description="Run by itself: {cron: '0 * * * *', timezone: Europe/Paris} "
+        "or {interval: 1h30m}. Needs `shipway deployment apply` and an agent.",
+    )
+    retries: int = Field(
+        default=0, ge=0, description="How many times an agent retries a failed or crashed run."
+    )
+    retry_delay_seconds: float = Field(
+        default=0.0, ge=0, description="Seconds an agent waits before each retry."
     )
 
     _flow_object: Flow[..., Any] | None = PrivateAttr(default=None)

@@ -45,7 +45,8 @@ _RUNNER_MODULES = (
 OLD_MODULES = (*_RUNNER_MODULES, "prefect.deployments")
 
 #: The keyword arguments shipway's Deployment accepts.
-DEPLOYMENT_FIELDS = frozenset(Deployment.model_fields)
+# Prefect's schedule objects do not translate to shipway's schedule mapping: noted instead.
+DEPLOYMENT_FIELDS = frozenset(Deployment.model_fields) - {"schedule"}
 
 
 class Kind(enum.Enum):
@@ -124,8 +125,8 @@ _NO_EQUIVALENT = {
     "flow='path/to/file.py:function' (or pass the @flow function itself)",
     "flow_name": "name the flow by entrypoint instead: "
     "flow='path/to/file.py:function' (or pass the @flow function itself)",
-    "schedule": "shipway deployments have no schedule yet: remove it and start runs "
-    "with `shipway run` from your scheduler",
+    "schedule": "rewrite it as a mapping, schedule={'interval': 86400} or "
+    "schedule={'cron': '0 * * * *', 'timezone': 'Europe/Paris'} (see docs/orchestration.md)",
     "flow_storage": "shipway runs the flow from the project directory (or an image): remove it",
 }
 

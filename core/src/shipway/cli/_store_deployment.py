@@ -1,0 +1,234 @@
+"""``shipway deployment apply|run``, and ``deployment ls`` when it reads the store."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from shipway.cli._options import debug_option, file_option, parse_parameters, run_input_options
+
+if TYPE_CHECKING:
+    from shipway.deployments import Deployment, DeploymentFile
+    from shipway.store import DeploymentSpec
+
+
+def deployment_spec(source: DeploymentFile, deployment: Deployment) -> DeploymentSpec:
+    """What the store keeps: the infrastructure resolved and validated through the plugin
+    registry here, so that an agent gets a complete, checked definition."""
+    from shipway.deployments import resolve_infrastructure
+    from shipway.store import DeploymentSpec
+
+    infrastructure = resolve_infrastructure(deployment, source)
+    # Secrets stay in clear: the agent needs them to run the flow (the store is as
+    # sensitive as the shipway.yaml it came from); every display masks them.
+    dumped = {"type": infrastructure.type, **infrastructure.model_dump(mode="json")}
+    return DeploymentSpec(
+        name=deployment.name,
+        entrypoint=deployment.entrypoint,
+        flow_name=deployment.flow_name,
+        working_dir=str(source.working_dir_for(deployment)),
+        parameters=dict(deployment.parameters),
+        infrastructure=dumped,
+        work_queue=deployment.work_queue,
+        tags=tuple(deployment.tags),
+        description=deployment.description or "",
+        version=deployment.version,
+        schedule=deployment.schedule.to_store() if deployment.schedule else None,
+        retries=deployment.retries,
+        retry_delay_seconds=deployment.retry_delay_seconds,
+    )
+
+
+@click.command("apply")
+@click.argument("names", nargs=-1)
+@file_option
+@debug_option
+def apply_command(names: tuple[str, ...], file: str | None) -> None:
+    """Register deployments in the store for agents.
+
+    All the deployments of the file, or NAMES; prints created, updated or unchanged for
+    each. Infrastructure is resolved and validated first."""
+    from shipway.cli._console import status
+    from shipway.cli._store_common import open_cli_store
+    from shipway.deployments import load_deployment_file
+    from shipway.errors import ConfigError
+
+    source = load_deployment_file(file)
+    chosen = [source.get(name) for name in names] or list(source.deployments.values())
+    if not chosen:
+        raise ConfigError(f"no deployments in {source.display}: nothing to apply")
+    specs = [deployment_spec(source, deployment) for deployment in chosen]  # all valid first
+    with open_cli_store() as store:
+        for spec in specs:
+            record, outcome = store.apply_deployment(spec)
+            colour = {"created": "green", "updated": "yellow"}.get(outcome)
+            described = _describe_schedule(record.schedule)
+            schedule = f", {described}" if described else ""
+            click.secho(
+                f"{outcome:9} {record.name} (work queue {record.work_queue!r}{schedule})",
+                fg=colour,
+            )
+        status(f"Store: {store.url}", dim=True)
+
+
+def list_stored_deployments(as_json: bool) -> None:
+    """``shipway deployment ls`` without a file: the deployments registered in the store."""
+    import json
+
+    from shipway.cli._console import table
+    from shipway.cli._store_common import open_cli_store, when
+
+    with open_cli_store() as store:
+        records = store.list_deployments()
+        url = store.url
+    rows: list[dict[str, Any]] = [
+        {
+            "name": r.name,
+            "flow": r.entrypoint,
+            "infrastructure": r.infrastructure.get("type"),
+            "work_queue": r.work_queue,
+            "schedule": _describe_schedule(r.schedule),
+            "tags": list(r.tags),
+            "version": r.version,
+            "description": r.description,
+            "updated": r.updated.isoformat() if r.updated else None,
+        }
+        for r in records
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(
+            f"No deployments in the store ({url}). Register some with "
+            "`shipway deployment apply`, or list a file's with `shipway deployment ls -f FILE`."
+        )
+        return
+    table(
+        ["NAME", "FLOW", "INFRASTRUCTURE", "WORK QUEUE", "SCHEDULE", "TAGS", "UPDATED"],
+        [
+            [
+                r.name,
+                r.entrypoint,
+                str(r.infrastructure.get("type")),
+                r.work_queue,
+                _describe_schedule(r.schedule) or "-",
+                ", ".join(r.tags),
+                when(r.updated),
+            ]
+            for r in records
+        ],
+    )
+
+
+def _describe_schedule(schedule: Any) -> str | None:
+    from shipway.store import CronSchedule
+
+    if schedule is None:
+        return None
+    if isinstance(schedule, CronSchedule):
+        return f"cron {schedule.cron} ({schedule.timezone})"
+    anchor = f" from {schedule.anchor.isoformat()}" if schedule.anchor else ""
+    return f"every {schedule.interval}{anchor}"
+
+
+def _check_overrides(infrastructure: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """Fail now, not on the agent, when an override does not fit the infrastructure
+    (when its plugin is installed here; the agent checks again anyway)."""
+    from pydantic import ValidationError
+
+    from shipway.deployments import merge_overrides
+    from shipway.errors import ConfigError, ShipwayError
+    from shipway.plugins import get_registry
+
+    if not overrides:
+        return
+    try:
+        cls = get_registry().resolve(str(infrastructure.get("type")))
+    except ShipwayError:
+        return
+    try:
+        cls.model_validate(merge_overrides(infrastructure, overrides))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"--override does not fit the infrastructure: {problems}") from None
+
+
+@click.command("run")
+@click.argument("name")
+@run_input_options
+@click.option(
+    "--at",
+    "at",
+    metavar="TIME",
+    help="When to run: ISO-8601 (local time unless it has a zone) or +DURATION "
+    "(+10m, +1h30m). Default: now.",
+)
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Follow the run's states and logs until it ends, and exit with its status.",
+)
+@debug_option
+def run_command(
+    name: str,
+    params: tuple[str, ...],
+    params_json: str | None,
+    overrides: tuple[str, ...],
+    at: str | None,
+    watch: bool,
+) -> None:
+    """Create a flow run of a stored deployment.
+
+    Prints the id of the new run of deployment NAME, for an agent to run. With --watch,
+    follows it and exits as `shipway run` does: 0 Completed, the flow's status when it
+    failed or crashed, 130 Cancelled.
+    """
+    from shipway.cli._console import status
+    from shipway.cli._store_common import (
+        final_exit_status,
+        follow_run,
+        open_cli_store,
+        parse_when,
+        report_final,
+    )
+    from shipway.deployments import parse_override_args
+
+    parameters = parse_parameters(params, params_json)
+    override_values = parse_override_args(overrides)
+    scheduled_time = parse_when(at) if at else None
+    with open_cli_store() as store:
+        deployment = store.get_deployment(name)
+        _check_overrides(deployment.infrastructure, override_values)
+        record = store.create_flow_run(
+            name,
+            parameters=parameters,
+            overrides=override_values,
+            scheduled_time=scheduled_time,
+        )
+        click.echo(record.id)
+        status(
+            f"Flow run {record.id} of {name!r} scheduled for "
+            f"{record.scheduled_time.isoformat(timespec='seconds')} on work queue "
+            f"{record.work_queue!r}",
+            dim=True,
+        )
+        if not watch:
+            return
+        try:
+            final = follow_run(store, record.id)
+        except KeyboardInterrupt:
+            status(
+                f"Stopped watching; flow run {record.id} goes on "
+                f"(`shipway flow-run cancel {record.id[:8]}` stops it).",
+                fg="yellow",
+            )
+            sys.exit(130)
+    report_final(final)
+    code = final_exit_status(final)
+    if code:
+        sys.exit(code)

@@ -1,0 +1,218 @@
+"""``shipway flow-run ls|inspect|logs|cancel``: the run history in the store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from shipway.cli._options import debug_option
+
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+@click.group("flow-run")
+@debug_option
+def flow_run_group() -> None:
+    """List, inspect, follow and cancel flow runs."""
+
+
+@flow_run_group.command("ls")
+@click.option("-d", "--deployment", help="Only the runs of this deployment.")
+@click.option(
+    "-s",
+    "--state",
+    "states",
+    multiple=True,
+    metavar="STATE",
+    help="Only runs in this state (e.g. running, failed). Repeatable or comma-separated.",
+)
+@click.option(
+    "-n", "--limit", type=click.IntRange(min=1), default=20, show_default=True,
+    help="How many runs, newest first.",
+)  # fmt: skip
+@_json_option
+@debug_option
+def ls_command(deployment: str | None, states: tuple[str, ...], limit: int, as_json: bool) -> None:
+    """List flow runs, newest first."""
+    import json
+
+    from shipway.cli._console import table
+    from shipway.cli._store_common import duration, open_cli_store, parse_states, short_id, when
+
+    wanted = parse_states(states)
+    with open_cli_store() as store:
+        if deployment is not None:
+            store.get_deployment(deployment)  # an unknown name is a mistake, not "no runs"
+        runs = store.list_flow_runs(deployment=deployment, states=wanted or None, limit=limit)
+    if as_json:
+        click.echo(json.dumps([_run_json(run) for run in runs], indent=2))
+        return
+    if not runs:
+        click.echo("No flow runs match.")
+        return
+    table(
+        ["ID", "DEPLOYMENT", "STATE", "SCHEDULED", "STARTED", "DURATION", "ATTEMPT"],
+        [
+            [
+                short_id(run.id),
+                run.deployment_name,
+                run.state.value,
+                when(run.scheduled_time),
+                when(run.start_time),
+                duration(run.start_time, run.end_time),
+                f"{run.attempt}/{run.retries + 1}",
+            ]
+            for run in runs
+        ],
+    )
+
+
+@flow_run_group.command("inspect")
+@click.argument("run_id", metavar="ID")
+@_json_option
+@debug_option
+def inspect_command(run_id: str, as_json: bool) -> None:
+    """Show a flow run with its state history.
+
+    ID is the run's id or a unique prefix of it. Shows where it ran, its parameters and
+    infrastructure (secrets masked)."""
+    import json
+
+    import yaml
+
+    from shipway.cli._console import table
+    from shipway.cli._store_common import open_cli_store, when
+
+    with open_cli_store() as store:
+        run = store.get_flow_run(run_id)
+        history = store.state_history(run.id)
+        agents = {agent.id: agent.name for agent in store.list_agents()}
+    data = _run_json(run, masked=True)
+    data["agent"] = _agent_label(run.agent_id, agents)
+    data["history"] = [
+        {
+            "state": h.type.value,
+            "timestamp": h.timestamp.isoformat(),
+            "attempt": h.attempt,
+            "message": h.message,
+            "agent": _agent_label(h.agent_id, agents),
+            "identifier": h.identifier,
+        }
+        for h in history
+    ]
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    summary = {k: v for k, v in data.items() if k != "history"}
+    click.echo(yaml.safe_dump(summary, sort_keys=False).rstrip())
+    click.echo()
+    table(
+        ["TIME", "STATE", "ATTEMPT", "AGENT", "IDENTIFIER", "MESSAGE"],
+        [
+            [
+                when(h.timestamp),
+                h.type.value,
+                str(h.attempt),
+                _agent_label(h.agent_id, agents) or "-",
+                h.identifier or "-",
+                h.message,
+            ]
+            for h in history
+        ],
+        title="History",
+    )
+
+
+@flow_run_group.command("logs")
+@click.argument("run_id", metavar="ID")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until the run ends.")
+@debug_option
+def logs_command(run_id: str, follow: bool) -> None:
+    """Print a flow run's output.
+
+    The stdout and stderr of flow run ID, as the flow wrote them."""
+    import sys
+
+    from shipway.cli._store_common import follow_run, open_cli_store, report_final
+
+    with open_cli_store() as store:
+        run = store.get_flow_run(run_id)
+        if not follow:
+            after = 0
+            while lines := store.read_logs(run.id, after=after):
+                for line in lines:
+                    after = line.seq
+                    click.echo(line.text, err=line.stream != "stdout")
+            return
+        try:
+            final = follow_run(store, run.id, show_states=False)
+        except KeyboardInterrupt:
+            sys.exit(130)
+    report_final(final)
+
+
+@flow_run_group.command("cancel")
+@click.argument("run_id", metavar="ID")
+@debug_option
+def cancel_command(run_id: str) -> None:
+    """Cancel a flow run.
+
+    At once if it has not started; otherwise its agent stops it on its infrastructure."""
+    from shipway.cli._console import status
+    from shipway.cli._store_common import open_cli_store
+    from shipway.states import StateType
+
+    with open_cli_store() as store:
+        run = store.request_cancellation(run_id)
+    if run.state is StateType.CANCELLED:
+        status(f"Flow run {run.id} Cancelled (it had not started).", fg="yellow")
+    else:
+        status(
+            f"Flow run {run.id} Cancelling: its agent stops it on its infrastructure "
+            f"(`shipway flow-run inspect {run.id[:8]}` shows when it is Cancelled).",
+            fg="yellow",
+        )
+
+
+def _agent_label(agent_id: str | None, names: dict[str, str]) -> str | None:
+    if agent_id is None:
+        return None
+    name = names.get(agent_id)
+    return f"{name} ({agent_id})" if name else agent_id
+
+
+def _run_json(run: Any, *, masked: bool = False) -> dict[str, Any]:
+    from shipway.infrastructure import mask_secrets
+
+    infrastructure = dict(run.infrastructure)
+    overrides = dict(run.overrides)
+    if masked:
+        for data in (infrastructure, overrides):
+            if isinstance(data.get("env"), dict):
+                data["env"] = mask_secrets(data["env"])
+
+    def iso(value: Any) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "id": run.id,
+        "deployment": run.deployment_name,
+        "flow": run.entrypoint,
+        "state": run.state.value,
+        "message": run.state_message,
+        "work_queue": run.work_queue,
+        "scheduled_time": iso(run.scheduled_time),
+        "created": iso(run.created),
+        "start_time": iso(run.start_time),
+        "end_time": iso(run.end_time),
+        "attempt": run.attempt,
+        "retries": run.retries,
+        "identifier": run.identifier,
+        "exit_code": run.exit_code,
+        "agent": run.agent_id,
+        "parameters": run.parameters,
+        "overrides": overrides,
+        "infrastructure": infrastructure,
+        "working_dir": run.working_dir,
+    }

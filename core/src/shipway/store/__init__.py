@@ -1,0 +1,92 @@
+"""The store: deployments, flow runs with their state history and logs, agents and
+work queues, in SQLite (the default, ``$SHIPWAY_HOME/shipway.db``) or PostgreSQL
+(``SHIPWAY_DATABASE_URL=postgresql://...``).
+
+Importing this package is cheap: SQLAlchemy is loaded when ``Store``/``open_store`` is
+first used, so deployment models can use the schedule helpers and ``shipway --help`` and
+``shipway run`` never load the database layer.
+
+Deviations from / additions to the orchestration contract (for the agent's authors):
+
+- ``FlowRunRecord.auto_scheduled`` (extra, defaulted): True for runs a schedule created.
+- ``WorkQueueRecord`` has ``active_runs`` (Pending+Running+Cancelling) and
+  ``scheduled_runs`` (extra).
+- ``Store.list_agents()`` (extra).
+- ``read_logs`` and ``append_logs`` take the full run id (no prefix lookup).
+- ``set_state(..., next_attempt=True)`` also clears identifier, exit code, start and end time
+  (they belong to the previous attempt, which the history keeps).
+- ``request_cancellation`` on a run already Cancelling returns it unchanged.
+- ``StoreUnavailable.exit_code`` is 3 (the CLI could not do anything).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from shipway.store._errors import (
+    DeploymentNotFound,
+    FlowRunNotFound,
+    StateConflict,
+    StoreError,
+    StoreUnavailable,
+)
+from shipway.store._records import (
+    AgentRecord,
+    CronSchedule,
+    DeploymentRecord,
+    DeploymentSpec,
+    FlowRunRecord,
+    IntervalSchedule,
+    LogLine,
+    Schedule,
+    StateRecord,
+    StoredLogLine,
+    WorkQueueRecord,
+)
+from shipway.store._schedules import parse_duration, schedule_times, validate_schedule
+from shipway.store._url import DATABASE_URL_VAR, HOME_VAR, database_url, mask_url, shipway_home
+
+if TYPE_CHECKING:
+    from shipway.store._store import ACTIVE_STATES, SCHEDULE_SLACK, Store, open_store
+
+_NEEDS_SQLALCHEMY = frozenset({"ACTIVE_STATES", "SCHEDULE_SLACK", "Store", "open_store"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NEEDS_SQLALCHEMY:
+        from shipway.store import _store
+
+        return getattr(_store, name)
+    raise AttributeError(f"module 'shipway.store' has no attribute {name!r}")
+
+
+__all__ = [
+    "ACTIVE_STATES",
+    "DATABASE_URL_VAR",
+    "HOME_VAR",
+    "SCHEDULE_SLACK",
+    "AgentRecord",
+    "CronSchedule",
+    "DeploymentNotFound",
+    "DeploymentRecord",
+    "DeploymentSpec",
+    "FlowRunNotFound",
+    "FlowRunRecord",
+    "IntervalSchedule",
+    "LogLine",
+    "Schedule",
+    "StateConflict",
+    "StateRecord",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "StoredLogLine",
+    "WorkQueueRecord",
+    "database_url",
+    "mask_url",
+    "open_store",
+    "parse_duration",
+    "schedule_times",
+    "shipway_home",
+    "validate_schedule",
+]

@@ -1,0 +1,38 @@
+"""Errors raised by the store: what the user (or the agent) can act on."""
+
+from __future__ import annotations
+
+from shipway.errors import DeploymentNotFound as _FileDeploymentNotFound
+from shipway.errors import ShipwayError
+
+__all__ = [
+    "DeploymentNotFound",
+    "FlowRunNotFound",
+    "StateConflict",
+    "StoreError",
+    "StoreUnavailable",
+]
+
+
+class StoreError(ShipwayError):
+    """Something about the store (the run history database) went wrong."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached right now (refused, lost, locked too long).
+
+    Retryable: the agent keeps its buffered states and logs and tries again."""
+
+    exit_code = 3
+
+
+class DeploymentNotFound(StoreError, _FileDeploymentNotFound):
+    """No deployment of that name was applied to the store."""
+
+
+class FlowRunNotFound(StoreError):
+    """No flow run has that id (or the prefix matches none, or several)."""
+
+
+class StateConflict(StoreError):
+    """The run is not in a state that allows the change (someone else moved it first)."""

@@ -1,0 +1,83 @@
+"""Bring a database to the current schema on first use, safely when several processes
+(agents starting together) do it at once: PostgreSQL takes an advisory lock, SQLite a
+file lock next to the database."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from shipway.store._engine import WRITE
+
+__all__ = ["HEAD_REVISION", "migrate"]
+
+HEAD_REVISION = "0001_initial"
+_ADVISORY_LOCK_KEY = 0x5348_4950  # "SHIP": one key for every shipway database
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def _current_revision(connection: sa.Connection) -> str | None:
+    if not sa.inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: SQLite's own locking has to do
+        yield
+        return
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _upgrade(connection: sa.Connection) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def migrate(engine: sa.Engine, sqlite_path: Path | None) -> None:
+    """Upgrade the schema to HEAD_REVISION unless it is there already."""
+    with engine.connect() as connection:
+        if _current_revision(connection) == HEAD_REVISION:
+            return
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection, connection.begin():
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY}
+            )
+            if _current_revision(connection) != HEAD_REVISION:
+                _upgrade(connection)
+        return
+    lock = _file_lock(Path(f"{sqlite_path}.lock")) if sqlite_path else contextlib.nullcontext()
+    with lock, engine.connect() as connection:
+        connection.execution_options(**{WRITE: True})
+        with connection.begin():
+            if _current_revision(connection) != HEAD_REVISION:
+                _upgrade(connection)
+
+
+def sqlite_file(url: sa.URL) -> Path | None:
+    """The database file of a SQLite URL (None for in-memory), its folder created."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(os.path.expanduser(database))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,146 @@
+"""The plain values the store hands out and takes in (no database types leak out)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from typing import Any, Literal, TypeAlias
+
+from shipway.states import StateType
+
+__all__ = [
+    "AgentRecord",
+    "CronSchedule",
+    "DeploymentRecord",
+    "DeploymentSpec",
+    "FlowRunRecord",
+    "IntervalSchedule",
+    "LogLine",
+    "Schedule",
+    "StateRecord",
+    "StoredLogLine",
+    "WorkQueueRecord",
+]
+
+LogStream = Literal["stdout", "stderr", "shipway"]
+
+
+@dataclasses.dataclass(frozen=True)
+class CronSchedule:
+    """Runs at the times a cron expression matches, read in ``timezone`` (an IANA name)."""
+
+    cron: str
+    timezone: str = "UTC"
+
+
+@dataclasses.dataclass(frozen=True)
+class IntervalSchedule:
+    """Runs every ``interval``, at ``anchor + k * interval`` (anchor default: the Unix epoch)."""
+
+    interval: timedelta
+    anchor: datetime | None = None
+
+
+Schedule: TypeAlias = CronSchedule | IntervalSchedule
+
+
+@dataclasses.dataclass(frozen=True)
+class DeploymentSpec:
+    """What ``shipway deployment apply`` registers: everything an agent needs to run it.
+
+    ``infrastructure`` is the resolved infrastructure as JSON (with ``type``), secrets in clear.
+    """
+
+    name: str
+    entrypoint: str
+    flow_name: str
+    working_dir: str | None
+    parameters: dict[str, Any]
+    infrastructure: dict[str, Any]
+    work_queue: str = "default"
+    tags: tuple[str, ...] = ()
+    description: str = ""
+    version: str | None = None
+    schedule: Schedule | None = None
+    retries: int = 0
+    retry_delay_seconds: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class DeploymentRecord(DeploymentSpec):
+    id: str = ""
+    created: datetime | None = None
+    updated: datetime | None = None
+
+    def spec(self) -> DeploymentSpec:
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(DeploymentSpec)}
+        return DeploymentSpec(**fields)
+
+
+@dataclasses.dataclass(frozen=True)
+class FlowRunRecord:
+    id: str
+    deployment_id: str
+    deployment_name: str
+    flow_name: str
+    entrypoint: str
+    working_dir: str | None
+    parameters: dict[str, Any]
+    overrides: dict[str, Any]
+    infrastructure: dict[str, Any]
+    work_queue: str
+    state: StateType
+    state_message: str
+    scheduled_time: datetime
+    created: datetime
+    start_time: datetime | None
+    end_time: datetime | None
+    agent_id: str | None
+    identifier: str | None
+    exit_code: int | None
+    attempt: int
+    retries: int
+    retry_delay_seconds: float
+    auto_scheduled: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class StateRecord:
+    type: StateType
+    message: str
+    timestamp: datetime
+    attempt: int
+    agent_id: str | None
+    identifier: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class LogLine:
+    timestamp: datetime
+    stream: LogStream
+    text: str
+    attempt: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredLogLine(LogLine):
+    seq: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class AgentRecord:
+    id: str
+    name: str
+    queues: tuple[str, ...]
+    limit: int | None
+    started: datetime
+    last_heartbeat: datetime
+    stopped: datetime | None
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkQueueRecord:
+    name: str
+    concurrency_limit: int | None
+    active_runs: int = 0
+    scheduled_runs: int = 0

@@ -1,0 +1,150 @@
+"""The schema as SQLAlchemy Core tables (the migrations create the same thing).
+
+JSON lives in TEXT columns (one behaviour on SQLite and PostgreSQL); datetimes are stored
+as naive UTC and come back aware."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+
+__all__ = [
+    "agents",
+    "deployments",
+    "flow_run_states",
+    "flow_runs",
+    "logs",
+    "metadata",
+    "work_queues",
+]
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; naive UTC in the database."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to the store; use an aware one")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # pragma: no cover - defensive, SQLite returns datetimes
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=timezone.utc)
+
+
+metadata = sa.MetaData()
+
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("entrypoint", sa.Text, nullable=False),
+    sa.Column("flow_name", sa.String(200), nullable=False),
+    sa.Column("working_dir", sa.Text),
+    sa.Column("parameters", sa.Text, nullable=False),
+    sa.Column("infrastructure", sa.Text, nullable=False),
+    sa.Column("work_queue", sa.String(200), nullable=False),
+    sa.Column("tags", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("version", sa.String(200)),
+    sa.Column("schedule", sa.Text),
+    sa.Column("retries", sa.Integer, nullable=False),
+    sa.Column("retry_delay_seconds", sa.Float, nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False),
+)
+
+flow_runs = sa.Table(
+    "flow_runs",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("deployment_id", sa.String(36), nullable=False),
+    sa.Column("deployment_name", sa.String(200), nullable=False),
+    sa.Column("flow_name", sa.String(200), nullable=False),
+    sa.Column("entrypoint", sa.Text, nullable=False),
+    sa.Column("working_dir", sa.Text),
+    sa.Column("parameters", sa.Text, nullable=False),
+    sa.Column("overrides", sa.Text, nullable=False),
+    sa.Column("infrastructure", sa.Text, nullable=False),
+    sa.Column("work_queue", sa.String(200), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("state_message", sa.Text, nullable=False),
+    sa.Column("scheduled_time", UTCDateTime, nullable=False),
+    # Set only on runs a schedule created: unique per deployment, so that any number of
+    # agents creating the same scheduled run end up with one. Manual runs leave it NULL.
+    sa.Column("schedule_key", sa.String(40)),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False),
+    sa.Column("start_time", UTCDateTime),
+    sa.Column("end_time", UTCDateTime),
+    sa.Column("agent_id", sa.String(36)),
+    sa.Column("identifier", sa.Text),
+    sa.Column("exit_code", sa.Integer),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("retries", sa.Integer, nullable=False),
+    sa.Column("retry_delay_seconds", sa.Float, nullable=False),
+    sa.Column("log_count", sa.Integer, nullable=False),
+    sa.UniqueConstraint("deployment_id", "schedule_key", name="uq_flow_runs_schedule"),
+    sa.Index("ix_flow_runs_claim", "state", "scheduled_time"),
+    sa.Index("ix_flow_runs_queue_state", "work_queue", "state"),
+    sa.Index("ix_flow_runs_agent_state", "agent_id", "state"),
+    sa.Index("ix_flow_runs_deployment_created", "deployment_id", "created"),
+    sa.Index("ix_flow_runs_created", "created"),
+)
+
+flow_run_states = sa.Table(
+    "flow_run_states",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("flow_run_id", sa.String(36), nullable=False),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("timestamp", UTCDateTime, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("agent_id", sa.String(36)),
+    sa.Column("identifier", sa.Text),
+    sa.Index("ix_flow_run_states_run", "flow_run_id", "id"),
+)
+
+logs = sa.Table(
+    "logs",
+    metadata,
+    sa.Column("flow_run_id", sa.String(36), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("timestamp", UTCDateTime, nullable=False),
+    sa.Column("stream", sa.String(10), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+)
+
+agents = sa.Table(
+    "agents",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("queues", sa.Text, nullable=False),
+    sa.Column("concurrency_limit", sa.Integer),
+    sa.Column("started", UTCDateTime, nullable=False),
+    sa.Column("last_heartbeat", UTCDateTime, nullable=False),
+    sa.Column("stopped", UTCDateTime),
+)
+
+work_queues = sa.Table(
+    "work_queues",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("concurrency_limit", sa.Integer),
+    sa.Column("created", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,82 @@
+"""Agents: registration, heartbeats, orphaned runs and their adoption (compare-and-set)."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from _store_helpers import spec
+
+from shipway.states import StateType
+from shipway.store import Store
+
+S = StateType
+
+
+def _run_owned_by(store: Store, agent_id: str, queue: str = "default") -> str:
+    run = store.create_flow_run(f"dep-{queue}")
+    (claimed,) = store.claim_runs(agent_id, [queue], 1)
+    assert claimed.id == run.id
+    return run.id
+
+
+def test_register_heartbeat_deregister(store: Store) -> None:
+    agent = store.register_agent("worker-1", ["default", "gpu"], 4)
+    assert agent.queues == ("default", "gpu") and agent.limit == 4 and agent.stopped is None
+    time.sleep(0.01)
+    store.heartbeat(agent.id)
+    (listed,) = store.list_agents()
+    assert listed.last_heartbeat > agent.last_heartbeat
+    store.deregister_agent(agent.id)
+    assert store.list_agents()[0].stopped is not None
+    assert {q.name for q in store.list_work_queues()} >= {"default", "gpu"}
+
+
+def test_orphans_are_runs_of_silent_stopped_or_unknown_agents(store: Store) -> None:
+    for queue in ("default", "other"):
+        store.apply_deployment(spec(f"dep-{queue}", work_queue=queue))
+    alive = store.register_agent("alive", [], None)
+    silent = store.register_agent("silent", [], None)
+    stopped = store.register_agent("stopped", [], None)
+    alive_run = _run_owned_by(store, alive.id)
+    silent_run = _run_owned_by(store, silent.id)
+    stopped_run = _run_owned_by(store, stopped.id)
+    other_queue_run = _run_owned_by(store, silent.id, "other")
+    store.set_state(silent_run, S.RUNNING, identifier="h:1")
+    finished = _run_owned_by(store, silent.id)
+    store.set_state(finished, S.COMPLETED)
+    store.deregister_agent(stopped.id)
+    time.sleep(0.3)
+    store.heartbeat(alive.id)
+    orphans = store.orphaned_runs(stale_after=timedelta(seconds=0.2), queues=["default"])
+    assert {r.id for r in orphans} == {silent_run, stopped_run}
+    everywhere = store.orphaned_runs(stale_after=timedelta(seconds=0.2), queues=[])
+    assert {r.id for r in everywhere} == {silent_run, stopped_run, other_queue_run}
+    assert alive_run not in {r.id for r in everywhere}
+    assert store.orphaned_runs(stale_after=timedelta(hours=1), queues=[]) == [
+        store.get_flow_run(stopped_run)
+    ]
+
+
+def test_adopt_is_compare_and_set(store: Store) -> None:
+    store.apply_deployment(spec("dep-default"))
+    dead = store.register_agent("dead", [], None)
+    first = store.register_agent("first", [], None)
+    second = store.register_agent("second", [], None)
+    run_id = _run_owned_by(store, dead.id)
+    adopted = store.adopt_run(run_id, first.id, dead.id)
+    assert adopted is not None and adopted.agent_id == first.id
+    assert store.adopt_run(run_id, second.id, dead.id) is None
+    assert store.get_flow_run(run_id).agent_id == first.id
+    store.set_state(run_id, S.CRASHED, "gone")
+    assert store.adopt_run(run_id, second.id, first.id) is None  # finished: nothing to adopt
+
+
+def test_adopt_a_run_without_owner(store: Store) -> None:
+    store.apply_deployment(spec("dep-default"))
+    agent = store.register_agent("a", [], None)
+    run_id = _run_owned_by(store, agent.id)
+    store.set_state(run_id, S.RUNNING, agent_id=None)
+    assert store.adopt_run(run_id, agent.id, agent.id) is None
+    adopted = store.adopt_run(run_id, agent.id, None)
+    assert adopted is not None and adopted.agent_id == agent.id

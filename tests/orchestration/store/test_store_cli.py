@@ -1,0 +1,332 @@
+"""The store commands, run in this process through shipway.cli.main (its error handling
+and exit statuses included): deployment apply/ls/run, flow-run ls/inspect/logs/cancel,
+work-queue ls/set-limit."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import click
+import pytest
+from _postgres import PostgresServer
+
+from shipway.states import StateType
+from shipway.store import LogLine, Store, open_store
+
+S = StateType
+
+PROJECT_YAML = """\
+deployments:
+  - name: hello
+    flow: flows/hello.py:hello
+    infrastructure: process
+    overrides: {env: {API_TOKEN: s3cret}}
+    tags: [demo]
+    version: "1.0"
+    retries: 2
+    retry_delay_seconds: 5
+    schedule: {cron: "0 9 * * *", timezone: Europe/Paris}
+  - name: quick
+    flow: flows/hello.py:hello
+    work_queue: fast
+    schedule: {interval: 1h30m}
+"""
+
+
+@dataclasses.dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+Run = Callable[..., Result]
+
+
+@click.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.pass_context
+def _shipway_main(ctx: click.Context) -> None:
+    """`shipway ARGS` in this process: main() with its error handling and exit statuses."""
+    from shipway.cli import main
+
+    main(list(ctx.args))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "hello.py").write_text(
+        "from shipway import flow\n\n@flow\ndef hello(who: str = 'world') -> None:\n"
+        "    print(f'hello {who}')\n"
+    )
+    (tmp_path / "shipway.yaml").write_text(PROJECT_YAML)
+    return tmp_path
+
+
+@pytest.fixture
+def cli_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli-store' / 'shipway.db'}"
+
+
+def _runner(project: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Run:
+    from click.testing import CliRunner
+
+    def run(*args: str, check: bool = True) -> Result:
+        with monkeypatch.context() as patch:
+            patch.chdir(project)
+            patch.setenv("SHIPWAY_DATABASE_URL", url)
+            patch.setenv("SHIPWAY_HOME", str(project / "home"))
+            patch.delenv("SHIPWAY_DEBUG", raising=False)
+            outcome = CliRunner().invoke(_shipway_main, list(args))
+        result = Result(outcome.exit_code, outcome.stdout, outcome.stderr)
+        if check:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    return run
+
+
+@pytest.fixture
+def shipway(project: Path, cli_url: str, monkeypatch: pytest.MonkeyPatch) -> Run:
+    return _runner(project, cli_url, monkeypatch)
+
+
+@pytest.fixture
+def cli_store(cli_url: str) -> Iterator[Store]:
+    with open_store(cli_url) as store:
+        yield store
+
+
+def _one_error(result: Result, text: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("Error: ")
+    assert text in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_apply_upserts_with_resolved_infrastructure(
+    project: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipway = _runner(project, store_url, monkeypatch)
+    first = shipway("deployment", "apply")
+    assert "created   hello (work queue 'default', cron 0 9 * * * (Europe/Paris))" in first.stdout
+    assert "created   quick (work queue 'fast', every 1:30:00)" in first.stdout
+    assert shipway("deployment", "apply", "quick").stdout.startswith("unchanged quick")
+    (project / "shipway.yaml").write_text(PROJECT_YAML.replace('"1.0"', '"1.1"'))
+    again = shipway("deployment", "apply").stdout
+    assert "updated   hello" in again and "unchanged quick" in again
+    with open_store(store_url) as store:
+        hello = store.get_deployment("hello")
+    assert hello.infrastructure["type"] == "process"
+    assert hello.infrastructure["env"] == {"API_TOKEN": "s3cret"}  # the agent needs it
+    assert hello.working_dir == str(project.resolve())
+    assert (hello.retries, hello.retry_delay_seconds, hello.version) == (2, 5.0, "1.1")
+    listed = json.loads(shipway("deployment", "ls", "--json").stdout)
+    assert [(d["name"], d["work_queue"]) for d in listed] == [
+        ("hello", "default"),
+        ("quick", "fast"),
+    ]
+    assert "s3cret" not in shipway("deployment", "ls").stdout
+
+
+def test_apply_mistakes_are_one_message(shipway: Run, project: Path) -> None:
+    _one_error(shipway("deployment", "apply", "nope", check=False), "no deployment named 'nope'")
+    (project / "shipway.yaml").write_text(
+        PROJECT_YAML.replace("timezone: Europe/Paris", "timezone: Mars/Olympus")
+    )
+    _one_error(shipway("deployment", "apply", check=False), "unknown time zone 'Mars/Olympus'")
+
+
+def test_ls_reads_the_store_and_with_f_the_file(shipway: Run) -> None:
+    assert "No deployments in the store" in shipway("deployment", "ls").stdout
+    from_file = json.loads(shipway("deployment", "ls", "-f", "shipway.yaml", "--json").stdout)
+    assert [d["name"] for d in from_file] == ["hello", "quick"]
+    assert from_file[1]["schedule"] == "every 1:30:00"
+
+
+def test_run_creates_a_scheduled_run(shipway: Run, cli_store: Store) -> None:
+    shipway("deployment", "apply")
+    before = datetime.now(timezone.utc)
+    result = shipway(
+        "deployment", "run", "hello", "-p", "who=you", "--override", "env.X=1", "--at", "+10m"
+    )
+    run_id = result.stdout.strip()
+    run = cli_store.get_flow_run(run_id)
+    assert run.state is S.SCHEDULED
+    assert run.parameters == {"who": "you"}
+    assert run.overrides == {"env": {"X": "1"}}
+    assert before + timedelta(minutes=10) <= run.scheduled_time
+    assert run.scheduled_time <= datetime.now(timezone.utc) + timedelta(minutes=10)
+    at = shipway("deployment", "run", "hello", "--at", "2030-01-02T03:04:05Z").stdout.strip()
+    assert cli_store.get_flow_run(at).scheduled_time == datetime(
+        2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc
+    )
+
+
+def test_run_mistakes_are_one_message(shipway: Run) -> None:
+    shipway("deployment", "apply")
+    _one_error(shipway("deployment", "run", "nope", check=False), "Known deployments: hello, quick")
+    _one_error(shipway("deployment", "run", "hello", "--at", "soon", check=False), "not a time")
+    _one_error(
+        shipway("deployment", "run", "hello", "--override", "bogus=1", check=False),
+        "--override does not fit the infrastructure: bogus",
+    )
+    _one_error(shipway("deployment", "run", "hello", "-p", "novalue", check=False), "KEY=VALUE")
+
+
+def test_flow_run_ls_inspect_logs_cancel(shipway: Run, cli_store: Store) -> None:
+    shipway("deployment", "apply")
+    done = shipway("deployment", "run", "hello").stdout.strip()
+    waiting = shipway("deployment", "run", "quick", "--at", "+1h").stdout.strip()
+    agent = cli_store.register_agent("test-agent", [], None)
+    cli_store.claim_runs(agent.id, ["default"], 1)
+    cli_store.set_state(done, S.RUNNING, identifier="host:123")
+    stamp = datetime.now(timezone.utc)
+    cli_store.append_logs(
+        done, [LogLine(stamp, "stdout", "hello you"), LogLine(stamp, "stderr", "a warning")]
+    )
+    cli_store.set_state(done, S.COMPLETED, "exit 0", exit_code=0)
+
+    table = shipway("flow-run", "ls").stdout
+    assert done[:8] in table and waiting[:8] in table and "Completed" in table
+    only = json.loads(shipway("flow-run", "ls", "--state", "completed", "--json").stdout)
+    assert [r["id"] for r in only] == [done]
+    by_deployment = json.loads(shipway("flow-run", "ls", "-d", "quick", "--json").stdout)
+    assert [r["id"] for r in by_deployment] == [waiting]
+    _one_error(shipway("flow-run", "ls", "-d", "nope", check=False), "no deployment named")
+
+    inspected = json.loads(shipway("flow-run", "inspect", done[:6], "--json").stdout)
+    assert inspected["identifier"] == "host:123"
+    assert inspected["agent"] == f"test-agent ({agent.id})"
+    assert inspected["infrastructure"]["env"]["API_TOKEN"] != "s3cret"
+    assert [h["state"] for h in inspected["history"]] == [
+        "Scheduled", "Pending", "Running", "Completed",
+    ]  # fmt: skip
+    text = shipway("flow-run", "inspect", done).stdout
+    assert "History" in text and "host:123" in text and "s3cret" not in text
+
+    logs = shipway("flow-run", "logs", done[:8])
+    assert logs.stdout == "hello you\n" and logs.stderr == "a warning\n"
+
+    cancelled = shipway("flow-run", "cancel", waiting[:8])
+    assert "Cancelled (it had not started)" in cancelled.stderr
+    _one_error(shipway("flow-run", "cancel", waiting, check=False), "already Cancelled")
+    _one_error(shipway("flow-run", "inspect", "zzzzzzzz", check=False), "no flow run")
+
+
+def test_work_queues(shipway: Run) -> None:
+    shipway("deployment", "apply")
+    shipway("work-queue", "set-limit", "fast", "3")
+    queues = json.loads(shipway("work-queue", "ls", "--json").stdout)
+    assert {q["name"]: q["concurrency_limit"] for q in queues} == {"default": None, "fast": 3}
+    shipway("work-queue", "set-limit", "fast", "none")
+    assert "none" in shipway("work-queue", "ls").stdout
+    _one_error(shipway("work-queue", "set-limit", "fast", "lots", check=False), "0 or more")
+
+
+def _drive_first_run(url: str, final: StateType, exit_code: int | None) -> threading.Thread:
+    """A fake agent, in a thread: waits for the run the command creates and takes it to
+    ``final`` with two lines of output."""
+
+    def drive() -> None:
+        with open_store(url) as store:
+            agent = store.register_agent("fake", [], None)
+            deadline = time.monotonic() + 30
+            while not (claimed := store.claim_runs(agent.id, [], 1)):
+                assert time.monotonic() < deadline, "no run was created"
+                time.sleep(0.05)
+            run_id = claimed[0].id
+            store.set_state(run_id, S.RUNNING, identifier="host:9")
+            stamp = datetime.now(timezone.utc)
+            lines = [LogLine(stamp, "stdout", "working"), LogLine(stamp, "stderr", "careful")]
+            store.append_logs(run_id, lines)
+            time.sleep(0.3)
+            if final is S.CANCELLED:
+                store.request_cancellation(run_id)
+            store.set_state(run_id, final, "the end", exit_code=exit_code)
+
+    thread = threading.Thread(target=drive, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize(
+    ("final", "exit_code", "status"),
+    [(S.COMPLETED, 0, 0), (S.FAILED, 1, 1), (S.CRASHED, -9, 137), (S.CANCELLED, None, 130)],
+)
+def test_watch_follows_and_exits_with_the_run_status(
+    shipway: Run, cli_url: str, final: StateType, exit_code: int | None, status: int
+) -> None:
+    shipway("deployment", "apply", "hello")
+    driver = _drive_first_run(cli_url, final, exit_code)
+    result = shipway("deployment", "run", "hello", "--watch", check=False)
+    driver.join(10)
+    assert result.returncode == status, result.stderr
+    run_id, *output = result.stdout.splitlines()
+    assert output == ["working"]
+    assert "careful" in result.stderr
+    assert f"Flow run {run_id} Running as host:9" in result.stderr
+    assert f"Flow run {run_id} {final.value}" in result.stderr
+
+
+def test_logs_follow_until_the_end(shipway: Run, cli_url: str, cli_store: Store) -> None:
+    shipway("deployment", "apply", "hello")
+    run_id = shipway("deployment", "run", "hello").stdout.strip()
+    driver = _drive_first_run(cli_url, S.COMPLETED, 0)
+    result = shipway("flow-run", "logs", run_id[:8], "--follow")
+    driver.join(10)
+    assert result.stdout == "working\n"
+    assert "careful" in result.stderr and "Completed" in result.stderr
+
+
+def test_help_and_run_do_not_load_the_database_layer() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        from shipway.cli import cli
+        import shipway.runner, shipway.deployments, shipway.engine
+        from shipway.deployments import Deployment
+        Deployment(name="x", flow="a.py:f", schedule={"interval": 60})
+        loaded = [m for m in ("sqlalchemy", "alembic", "psycopg") if m in sys.modules]
+        assert not loaded, loaded
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_watch_survives_a_database_restart(
+    project: Path, postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not postgres_server.can_restart:
+        pytest.skip("the server comes from SHIPWAY_TEST_POSTGRES_URL and cannot be stopped")
+    url = postgres_server.create_database()
+    shipway = _runner(project, url, monkeypatch)
+    shipway("deployment", "apply", "hello")
+
+    def outage_then_finish() -> None:
+        time.sleep(1.0)
+        postgres_server.stop()
+        time.sleep(1.5)
+        postgres_server.start()
+        _drive_first_run(url, S.COMPLETED, 0).join(30)
+
+    thread = threading.Thread(target=outage_then_finish, daemon=True)
+    thread.start()
+    result = shipway("deployment", "run", "hello", "--watch", check=False)
+    thread.join(30)
+    assert result.returncode == 0, result.stderr
+    assert "cannot be reached" in result.stderr or "was lost" in result.stderr
+    assert "The store is reachable again." in result.stderr
+    assert result.stdout.splitlines()[1:] == ["working"]
