@@ -1,0 +1,161 @@
+"""Watches that survive the API server closing them.
+
+A watch lasts at most :data:`WATCH_SECONDS` (the server ends it then, and a stalled one is
+given up on when nothing at all arrives for longer); it is then opened again from the
+last ``resourceVersion`` seen, so no change is missed. When the server no longer has
+that version (410 Gone) the objects are listed afresh. Connection failures and 5xx
+answers are retried with backoff for :data:`RETRY_SECONDS` in a row before the watch
+gives up: a run of several hours outlives an API server restart.
+
+Runs in a worker thread (the client blocks); ``stop`` ends it between events.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from shipway_kubernetes._cluster import describe_api_error, is_retryable
+from shipway_kubernetes._interrupt import interrupt
+
+__all__ = ["RETRY_SECONDS", "WATCH_SECONDS", "Backoff", "ResumableWatch"]
+
+WATCH_SECONDS = 50
+"""How long one watch request asks the server to keep it open."""
+STALL_SECONDS = 15
+"""How much longer than that we wait for bytes before calling the watch stalled."""
+RETRY_SECONDS = 300.0
+"""How long API failures may go on, in a row, before the run is given up."""
+
+
+class Backoff:
+    """Exponential waits between retries, and a deadline counted from the first failure
+    of a row (a success resets it)."""
+
+    def __init__(self, give_up_after: float, stop: threading.Event) -> None:
+        self._give_up_after = give_up_after
+        self._stop = stop
+        self._since: float | None = None
+        self._delay = 0.2
+
+    def reset(self) -> None:
+        self._since = None
+        self._delay = 0.2
+
+    def wait(self) -> bool:
+        """Sleep before the next try; False when it is time to give up (or stop)."""
+        now = time.monotonic()
+        if self._since is None:
+            self._since = now
+        if now - self._since > self._give_up_after:
+            return False
+        stopped = self._stop.wait(self._delay)
+        self._delay = min(self._delay * 2, 5.0)
+        return not stopped
+
+
+class ResumableWatch:
+    """``(event type, object as the API spells it)`` for the objects ``list_call`` lists,
+    starting with one ``LISTED`` event per object that already exists."""
+
+    def __init__(
+        self,
+        list_call: Callable[..., Any],
+        serialize: Callable[[Any], Any],
+        server: str,
+        what: str,
+        stop: threading.Event,
+        **selectors: Any,
+    ) -> None:
+        self._list = list_call
+        self._serialize = serialize
+        self._server = server
+        self._what = what
+        self._stop = stop
+        self._selectors = selectors
+        self.resource_version: str | None = None
+        self._watcher: Any = None
+        self.relists = 0
+        self.resumes = 0
+
+    def events(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        from kubernetes import watch
+        from kubernetes.client.exceptions import ApiException
+
+        backoff = Backoff(RETRY_SECONDS, self._stop)
+        while not self._stop.is_set():
+            try:
+                if self.resource_version is None:
+                    yield from self._list_all()
+                    backoff.reset()
+                watcher = watch.Watch()  # type: ignore[no-untyped-call]  # kubernetes.watch is untyped
+                self._watcher = watcher
+                stream = watcher.stream(  # type: ignore[no-untyped-call]
+                    self._list,
+                    resource_version=self.resource_version,
+                    timeout_seconds=WATCH_SECONDS,
+                    allow_watch_bookmarks=True,
+                    _request_timeout=(10, WATCH_SECONDS + STALL_SECONDS),
+                    **self._selectors,
+                )
+                try:
+                    for event in stream:
+                        if self._stop.is_set():
+                            return
+                        backoff.reset()
+                        yielded = self._event(event)
+                        if yielded is not None:
+                            yield yielded
+                finally:
+                    watcher.stop()  # type: ignore[no-untyped-call]
+                self.resumes += 1
+            except ApiException as exc:
+                if self._stop.is_set():  # closed under our feet: that is the stop
+                    return
+                if exc.status == 410:  # our resourceVersion is too old: list again
+                    self.resource_version = None
+                    self.relists += 1
+                    continue
+                if not is_retryable(exc) or not backoff.wait():
+                    raise describe_api_error(exc, self._server, f"watching {self._what}") from None
+                self.resumes += 1
+            except Exception as exc:
+                if self._stop.is_set():
+                    return
+                if not is_retryable(exc) or not backoff.wait():
+                    raise describe_api_error(exc, self._server, f"watching {self._what}") from None
+                self.resumes += 1
+
+    def close(self) -> None:
+        """Stop, and end the open watch request so that its thread ends now rather than
+        when the server next sends something. Called from the event loop: never blocks
+        (see ``_interrupt``)."""
+        self._stop.set()
+        response = getattr(self._watcher, "_resp", None)  # the client keeps no public handle
+        if response is not None:
+            interrupt(response)
+
+    def _list_all(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        listing = self._list(_request_timeout=(10, 60), **self._selectors)
+        self.resource_version = str(listing.metadata.resource_version)
+        for item in listing.items:
+            yield "LISTED", self._serialize(item)
+
+    def _event(self, event: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        from kubernetes.client.exceptions import ApiException
+
+        kind = event["type"]
+        raw = event.get("raw_object") or {}
+        if kind == "ERROR":
+            code = raw.get("code")
+            if code == 410:
+                raise ApiException(status=410, reason="Gone")
+            raise ApiException(status=code or 500, reason=str(raw.get("message", "")))
+        version = (raw.get("metadata") or {}).get("resourceVersion")
+        if version:
+            self.resource_version = str(version)
+        if kind == "BOOKMARK":
+            return None
+        return kind, raw
