@@ -29,6 +29,9 @@ def test_register_heartbeat_deregister(store: Store) -> None:
     assert listed.last_heartbeat > agent.last_heartbeat
     store.deregister_agent(agent.id)
     assert store.list_agents()[0].stopped is not None
+    found = store.get_agent(agent.id)
+    assert found is not None and found.name == "worker-1" and found.stopped is not None
+    assert store.get_agent("no-such-agent") is None
     assert {q.name for q in store.list_work_queues()} >= {"default", "gpu"}
 
 

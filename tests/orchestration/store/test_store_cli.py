@@ -175,6 +175,41 @@ def test_run_creates_a_scheduled_run(shipway: Run, cli_store: Store) -> None:
     )
 
 
+def test_run_warns_when_no_agent_polls_the_queue(shipway: Run, cli_store: Store) -> None:
+    shipway("deployment", "apply")
+    warning = "No agent is polling work queue 'fast' right now"
+    assert warning in shipway("deployment", "run", "quick").stderr
+    other = cli_store.register_agent("elsewhere", ["default"], None)
+    assert warning in shipway("deployment", "run", "quick").stderr
+    cli_store.register_agent("fast-one", ["fast"], None)
+    assert warning not in shipway("deployment", "run", "quick").stderr
+    cli_store.deregister_agent(other.id)
+    cli_store.register_agent("any-queue", [], None)
+    assert "No agent" not in shipway("deployment", "run", "hello").stderr
+
+
+@pytest.fixture
+def paris_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("paris_time")
+def test_at_takes_a_time_of_day_in_local_time() -> None:
+    from shipway.cli._store_common import parse_when
+
+    utc = timezone.utc
+    two_pm = datetime(2026, 5, 1, 12, 0, tzinfo=utc)  # 14:00 in Paris (summer time)
+    assert parse_when("15:30", two_pm) == datetime(2026, 5, 1, 13, 30, tzinfo=utc)
+    assert parse_when("09:30", two_pm) == datetime(2026, 5, 2, 7, 30, tzinfo=utc)  # tomorrow
+    assert parse_when("2026-05-03T08:00", two_pm) == datetime(2026, 5, 3, 6, 0, tzinfo=utc)
+    before_clocks_go_back = datetime(2026, 10, 24, 20, 0, tzinfo=utc)  # 22:00 summer time
+    assert parse_when("9:30", before_clocks_go_back) == datetime(2026, 10, 25, 8, 30, tzinfo=utc)
+
+
 def test_run_mistakes_are_one_message(shipway: Run) -> None:
     shipway("deployment", "apply")
     _one_error(shipway("deployment", "run", "nope", check=False), "Known deployments: hello, quick")
@@ -279,6 +314,37 @@ def test_watch_follows_and_exits_with_the_run_status(
     assert "careful" in result.stderr
     assert f"Flow run {run_id} Running as host:9" in result.stderr
     assert f"Flow run {run_id} {final.value}" in result.stderr
+
+
+def test_watch_follows_a_run_through_its_retries(shipway: Run, cli_url: str) -> None:
+    shipway("deployment", "apply", "hello")
+
+    def drive() -> None:  # a fake agent: attempt 1 fails and is retried, attempt 2 completes
+        with open_store(cli_url) as store:
+            agent = store.register_agent("fake", [], None)
+            deadline = time.monotonic() + 30
+            for attempt, final in ((1, S.FAILED), (2, S.COMPLETED)):
+                while not (claimed := store.claim_runs(agent.id, [], 1)):
+                    assert time.monotonic() < deadline, f"attempt {attempt} was never due"
+                    time.sleep(0.05)
+                run_id = claimed[0].id
+                store.set_state(run_id, S.RUNNING, identifier=f"host:{attempt}")
+                stamp = datetime.now(timezone.utc)
+                store.append_logs(run_id, [LogLine(stamp, "stdout", f"attempt {attempt}", attempt)])
+                time.sleep(0.6)  # longer than the watch's poll
+                retry_at = datetime.now(timezone.utc) if final is S.FAILED else None
+                store.set_state(run_id, final, "the end", exit_code=int(final is S.FAILED),
+                                retry_at=retry_at, retry_message="retry: attempt 2 of 2")
+
+    driver = threading.Thread(target=drive, daemon=True)
+    driver.start()
+    result = shipway("deployment", "run", "hello", "--watch", check=False)
+    driver.join(30)
+    assert result.returncode == 0, result.stderr
+    run_id, *output = result.stdout.splitlines()
+    assert output == ["attempt 1", "attempt 2"]
+    assert f"Flow run {run_id} Scheduled (attempt 2): retry: attempt 2 of 2" in result.stderr
+    assert f"Flow run {run_id} Completed" in result.stderr
 
 
 def test_logs_follow_until_the_end(shipway: Run, cli_url: str, cli_store: Store) -> None:

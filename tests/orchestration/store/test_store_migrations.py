@@ -95,3 +95,17 @@ def test_bad_urls_are_one_clear_error() -> None:
         open_store("not a url")
     with pytest.raises(StoreError, match="unsupported database 'mysql'"):
         open_store("mysql://u:secret@h/db")
+
+
+def test_an_unusable_home_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shipway.store import StoreError
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("SHIPWAY_HOME", str(blocker / "home"))
+    monkeypatch.delenv("SHIPWAY_DATABASE_URL", raising=False)
+    with pytest.raises(StoreError, match="cannot create the folder") as caught:
+        open_store()
+    assert "SHIPWAY_HOME" in (caught.value.hint or "")

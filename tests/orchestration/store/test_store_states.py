@@ -61,6 +61,36 @@ def test_retry_starts_a_new_attempt(store: Store) -> None:
     assert [h.attempt for h in store.state_history(run_id)] == [1, 1, 1, 1, 2]
 
 
+def test_a_failure_and_its_retry_are_one_write(store: Store) -> None:
+    """Whoever watches the run never sees it Failed while its next attempt is coming."""
+    run_id, agent_id = _claimed(store)
+    store.set_state(run_id, S.RUNNING, identifier="host:1")
+    later = datetime.now(timezone.utc) + timedelta(seconds=30)
+    retry = store.set_state(
+        run_id, S.FAILED, "boom", exit_code=1, expected=[S.RUNNING],
+        retry_at=later, retry_message="retry: attempt 2 of 2",
+    )  # fmt: skip
+    assert (retry.state, retry.attempt, retry.agent_id) == (S.SCHEDULED, 2, None)
+    assert (retry.identifier, retry.exit_code, retry.end_time) == (None, None, None)
+    assert retry.scheduled_time == later
+    history = store.state_history(run_id)
+    assert [(h.type, h.attempt) for h in history[-2:]] == [(S.FAILED, 1), (S.SCHEDULED, 2)]
+    assert (history[-2].message, history[-2].agent_id) == ("boom", agent_id)
+    assert history[-1].message == "retry: attempt 2 of 2"
+    with pytest.raises(ValueError, match="only a Failed or Crashed run"):
+        store.set_state(run_id, S.COMPLETED, retry_at=later)
+
+
+def test_a_run_whose_cancellation_was_asked_is_not_retried(store: Store) -> None:
+    run_id, _ = _claimed(store)
+    store.set_state(run_id, S.RUNNING, identifier="host:1")
+    store.request_cancellation(run_id)
+    later = datetime.now(timezone.utc) + timedelta(seconds=30)
+    failed = store.set_state(run_id, S.FAILED, "boom", exit_code=1, retry_at=later)
+    assert (failed.state, failed.attempt) == (S.FAILED, 1)
+    assert store.state_history(run_id)[-1].type is S.FAILED
+
+
 def test_unknown_run(store: Store) -> None:
     with pytest.raises(FlowRunNotFound):
         store.set_state("0000000-0000", S.RUNNING)

@@ -7,7 +7,7 @@ import functools
 import re
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -62,30 +62,48 @@ def duration(start: datetime | None, end: datetime | None) -> str:
 
 
 _RELATIVE = re.compile(r"^\+\s*(?P<amount>.+)$")
+_CLOCK = re.compile(r"^(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?$")
 
 
 def parse_when(text: str, now: datetime | None = None) -> datetime:
-    """``--at``: ISO-8601 (without a zone: local time) or ``+DURATION`` (``+10m``, ``+1h30m``)."""
+    """``--at``: ISO-8601 (without a zone: local time), ``HH:MM`` (the next time the local
+    clock shows it) or ``+DURATION`` (``+10m``, ``+1h30m``)."""
     from shipway.store import parse_duration
 
     now = now or datetime.now(timezone.utc)
     text = text.strip()
     relative = _RELATIVE.match(text)
+    clock = _CLOCK.match(text)
     try:
         if relative:
             return now + parse_duration(relative["amount"])
         if text.lower() == "now":
             return now
+        if clock:
+            return _next_clock_time(
+                now, int(clock["hour"]), int(clock["minute"]), int(clock["second"] or 0)
+            )
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ShipwayError(
             f"--at {text!r} is not a time",
-            hint="Use ISO-8601 (2026-05-01T09:30, local time unless it ends with Z or +02:00) "
-            "or a delay from now: +10m, +1h30m, +45s.",
+            hint="Use ISO-8601 (2026-05-01T09:30, local time unless it ends with Z or +02:00), "
+            "a time of day (09:30: the next one, local time) or a delay from now: +10m, "
+            "+1h30m, +45s.",
         ) from None
     if value.tzinfo is None:
         value = value.astimezone()  # the local time zone
     return value.astimezone(timezone.utc)
+
+
+def _next_clock_time(now: datetime, hour: int, minute: int, second: int) -> datetime:
+    local = now.astimezone()
+    today = local.replace(hour=hour, minute=minute, second=second, microsecond=0)
+    if today <= local:
+        # Tomorrow by the calendar, then the local offset of that day (summer time).
+        tomorrow = today.replace(tzinfo=None) + timedelta(days=1)
+        return tomorrow.astimezone().astimezone(timezone.utc)
+    return today.astimezone(timezone.utc)
 
 
 def retry_unavailable(call: Callable[[], T], *, poll: float) -> T:
@@ -119,25 +137,15 @@ def follow_run(
     poll: float = 0.5,
 ) -> FlowRunRecord:
     """Print the run's new log lines (stdout/stderr as the flow wrote them) and state
-    changes until it reaches a final state; return the final record."""
+    changes, in the order they happened, until it reaches a final state; return the
+    final record."""
     from shipway.cli._console import status
 
     states_seen = 0
     while True:
         record = retry_unavailable(lambda: store.get_flow_run(run_id), poll=poll)
-        if show_logs:
-            while True:
-                lines = retry_unavailable(
-                    functools.partial(store.read_logs, record.id, after=after), poll=poll
-                )
-                for line in lines:
-                    after = line.seq
-                    if line.stream == "shipway":
-                        status(line.text, dim=True)
-                    else:
-                        click.echo(line.text, err=line.stream == "stderr")
-                if len(lines) < 1000:
-                    break
+        # (timestamp, states before lines at the same instant, what to print)
+        news: list[tuple[datetime, int, Callable[[], None]]] = []
         if show_states:
             history = retry_unavailable(
                 functools.partial(store.state_history, record.id), poll=poll
@@ -148,12 +156,30 @@ def follow_run(
                 detail = f" as {step.identifier}" if step.identifier else ""
                 message = f": {step.message}" if step.message else ""
                 attempt = f" (attempt {step.attempt})" if step.attempt > 1 else ""
-                status(
-                    f"Flow run {record.id} {step.type.value}{attempt}{detail}{message}",
-                    fg=STATE_COLOURS.get(step.type.value),
-                    dim=True,
+                text = f"Flow run {record.id} {step.type.value}{attempt}{detail}{message}"
+                colour = STATE_COLOURS.get(step.type.value)
+                news.append(
+                    (step.timestamp, 0, functools.partial(status, text, fg=colour, dim=True))
                 )
             states_seen = len(history)
+        if show_logs:
+            while True:
+                lines = retry_unavailable(
+                    functools.partial(store.read_logs, record.id, after=after), poll=poll
+                )
+                for line in lines:
+                    after = line.seq
+                    show: Callable[[], None]
+                    if line.stream == "shipway":
+                        show = functools.partial(status, line.text, dim=True)
+                    else:
+                        show = functools.partial(click.echo, line.text, err=line.stream == "stderr")
+                    news.append((line.timestamp, 1, show))
+                if len(lines) < 1000:
+                    break
+        # Stable: lines of one stream keep their order whatever their timestamps.
+        for _, _, show in sorted(news, key=lambda item: (item[0], item[1])):
+            show()
         if record.state.is_final:
             return record
         time.sleep(poll)

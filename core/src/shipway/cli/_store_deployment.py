@@ -11,7 +11,7 @@ from shipway.cli._options import debug_option, file_option, parse_parameters, ru
 
 if TYPE_CHECKING:
     from shipway.deployments import Deployment, DeploymentFile
-    from shipway.store import DeploymentSpec
+    from shipway.store import DeploymentSpec, Store
 
 
 def deployment_spec(source: DeploymentFile, deployment: Deployment) -> DeploymentSpec:
@@ -134,6 +134,20 @@ def _describe_schedule(schedule: Any) -> str | None:
     return f"every {schedule.interval}{anchor}"
 
 
+# An agent heartbeats every 10 s by default: silent for longer than this, it is not counted.
+_LIVE_AGENT_SECONDS = 120
+
+
+def _queue_has_an_agent(store: Store, queue: str) -> bool:
+    from datetime import datetime, timedelta, timezone
+
+    since = datetime.now(timezone.utc) - timedelta(seconds=_LIVE_AGENT_SECONDS)
+    return any(
+        not agent.queues or queue in agent.queues
+        for agent in store.list_agents(alive_since=since)
+    )
+
+
 def _check_overrides(infrastructure: dict[str, Any], overrides: dict[str, Any]) -> None:
     """Fail now, not on the agent, when an override does not fit the infrastructure
     (when its plugin is installed here; the agent checks again anyway)."""
@@ -165,8 +179,8 @@ def _check_overrides(infrastructure: dict[str, Any], overrides: dict[str, Any]) 
     "--at",
     "at",
     metavar="TIME",
-    help="When to run: ISO-8601 (local time unless it has a zone) or +DURATION "
-    "(+10m, +1h30m). Default: now.",
+    help="When to run: ISO-8601 (local time unless it has a zone), a time of day "
+    "(09:30: the next one) or +DURATION (+10m, +1h30m). Default: now.",
 )
 @click.option(
     "--watch",
@@ -217,6 +231,12 @@ def run_command(
             f"{record.work_queue!r}",
             dim=True,
         )
+        if not _queue_has_an_agent(store, record.work_queue):
+            status(
+                f"No agent is polling work queue {record.work_queue!r} right now: the run waits "
+                f"for one (`shipway agent start -q {record.work_queue}`).",
+                fg="yellow",
+            )
         if not watch:
             return
         try:

@@ -25,6 +25,7 @@ __all__ = [
     "EXIT_CANNOT_START",
     "EXIT_COMPLETED",
     "EXIT_FLOW_FAILED",
+    "EXIT_STATUS_FILE_VAR",
     "EXIT_TERMINATED",
     "run_job",
 ]
@@ -39,6 +40,9 @@ EXIT_TERMINATED = 143
 """SIGTERM arrived (a kill); the flow's ``finally`` blocks ran first."""
 
 DEBUG_VAR = "SHIPWAY_DEBUG"
+EXIT_STATUS_FILE_VAR = "SHIPWAY_EXIT_STATUS_FILE"
+"""Where to leave the exit status, for an infrastructure that may lose sight of this
+process (an agent that died and restarted cannot ``wait()`` for a process it did not start)."""
 
 _SHIPWAY_DIR = str(Path(__file__).resolve().parent.parent)
 _NOT_USER_CODE = (_SHIPWAY_DIR, "<frozen importlib.")
@@ -124,9 +128,76 @@ async def _await(awaitable: Any) -> Any:
 
 
 def main(environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
     try:
         job = Job.from_environment(environ)
     except JobFormatError as exc:
         _say(f"cannot start: {exc}")
-        return EXIT_CANNOT_START
-    return run_job(job)
+        code = EXIT_CANNOT_START
+    else:
+        if environ.get(EXIT_STATUS_FILE_VAR):
+            _outlive_the_reader()
+        code = run_job(job)
+    status_file = environ.get(EXIT_STATUS_FILE_VAR)
+    if status_file:
+        _write_exit_status(status_file, code)
+    return code
+
+
+class _OutputThatOutlivesItsReader:
+    """stdout/stderr that switch to /dev/null once their reader is gone.
+
+    When the agent watching a run dies, the pipe it read breaks; without this the
+    flow's next ``print`` would raise ``BrokenPipeError`` and fail a run that was
+    otherwise fine. Its later output is lost; its exit status is still recorded.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def _to_devnull(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self._stream.fileno())
+        finally:
+            os.close(devnull)
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except BrokenPipeError:
+            self._to_devnull()
+            return int(self._stream.write(text))
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _outlive_the_reader() -> None:
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        try:
+            stream.fileno()
+        except (AttributeError, OSError, ValueError):  # not a real file: nothing to guard
+            continue
+        setattr(sys, name, _OutputThatOutlivesItsReader(stream))
+
+
+def _write_exit_status(path: str, code: int) -> None:
+    """Write ``{"exit_code": N}`` atomically: a reader sees the whole file or none."""
+    import json
+
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(temporary, "w", encoding="utf-8") as file:
+            json.dump({"exit_code": code}, file)
+        os.replace(temporary, path)
+    except OSError as exc:  # the run's outcome matters more than this note about it
+        _say(f"cannot write the exit status to {path}: {exc}")

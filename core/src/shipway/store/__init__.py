@@ -11,12 +11,14 @@ Deviations from / additions to the orchestration contract (for the agent's autho
 - ``FlowRunRecord.auto_scheduled`` (extra, defaulted): True for runs a schedule created.
 - ``WorkQueueRecord`` has ``active_runs`` (Pending+Running+Cancelling) and
   ``scheduled_runs`` (extra).
-- ``Store.list_agents()`` (extra).
+- ``Store.list_agents()`` and ``Store.get_agent(id)`` (extra).
 - ``read_logs`` and ``append_logs`` take the full run id (no prefix lookup).
 - ``set_state(..., next_attempt=True)`` also clears identifier, exit code, start and end time
   (they belong to the previous attempt, which the history keeps).
 - ``request_cancellation`` on a run already Cancelling returns it unchanged.
 - ``StoreUnavailable.exit_code`` is 3 (the CLI could not do anything).
+- ``StoreRefused`` (extra): the server answers but refuses the URL (no such database or
+  user, wrong password); not retryable for a command, retried by a running agent.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from shipway.store._errors import (
     FlowRunNotFound,
     StateConflict,
     StoreError,
+    StoreRefused,
     StoreUnavailable,
 )
 from shipway.store._records import (
@@ -79,6 +82,7 @@ __all__ = [
     "StateRecord",
     "Store",
     "StoreError",
+    "StoreRefused",
     "StoreUnavailable",
     "StoredLogLine",
     "WorkQueueRecord",

@@ -10,6 +10,7 @@ __all__ = [
     "FlowRunNotFound",
     "StateConflict",
     "StoreError",
+    "StoreRefused",
     "StoreUnavailable",
 ]
 
@@ -24,6 +25,12 @@ class StoreUnavailable(StoreError):
     Retryable: the agent keeps its buffered states and logs and tries again."""
 
     exit_code = 3
+
+
+class StoreRefused(StoreError):
+    """The database server answers but refuses the URL: no such database or user, a wrong
+    password. Waiting will not fix it, so a command stops at once (a running agent,
+    which must not lose its runs, still retries it)."""
 
 
 class DeploymentNotFound(StoreError, _FileDeploymentNotFound):

@@ -23,6 +23,7 @@ from shipway.store._errors import (
     FlowRunNotFound,
     StateConflict,
     StoreError,
+    StoreRefused,
     StoreUnavailable,
 )
 from shipway.store._migrate import migrate, sqlite_file
@@ -37,7 +38,7 @@ from shipway.store._records import (
     WorkQueueRecord,
 )
 from shipway.store._schedules import schedule_from_json, schedule_times, schedule_to_json
-from shipway.store._url import database_url, mask_url
+from shipway.store._url import DATABASE_URL_VAR, HOME_VAR, database_url, mask_url
 
 __all__ = ["ACTIVE_STATES", "SCHEDULE_SLACK", "Store", "open_store"]
 
@@ -89,6 +90,14 @@ class Store:
         self.backend: str = backend
         try:
             sqlite_path = sqlite_file(parsed) if backend == "sqlite" else None
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the folder {exc.filename or ''} of the store {self.url}: "
+                f"{exc.strerror or exc}",
+                hint=f"Point {HOME_VAR} at a writable folder, or {DATABASE_URL_VAR} at "
+                "another database.",
+            ) from None
+        try:
             self._engine = create_engine(url, sqlite_path)
         except ModuleNotFoundError as exc:
             raise StoreError(
@@ -117,6 +126,12 @@ class Store:
         try:
             yield
         except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
+            if _refused_for_good(exc):  # waiting will not help: say what to fix
+                raise StoreRefused(
+                    f"the store at {self.url} refused the connection: {_first_line(exc)}",
+                    hint=f"Check the user, password and database name in {DATABASE_URL_VAR}; "
+                    "the database must exist (createdb), its tables are created on first use.",
+                ) from exc
             raise StoreUnavailable(
                 f"the store at {self.url} cannot be reached: {_first_line(exc)}",
                 hint="Check that the database is running and reachable, then try again.",
@@ -345,12 +360,20 @@ class Store:
         scheduled_time: datetime | None = None,
         next_attempt: bool = False,
         agent_id: str | Literal["keep"] | None = "keep",
+        retry_at: datetime | None = None,
+        retry_message: str = "",
     ) -> FlowRunRecord:
         """Move the run to ``state`` and record it in the history.
 
         ``expected``: the states the caller believes the run is in; StateConflict otherwise
         (compare-and-set, so an agent never overwrites a cancellation it has not seen).
+        ``retry_at`` (with Failed or Crashed): in the same transaction, schedule the next
+        attempt at that time, without an owner, so that nobody watching the run ever
+        sees it final while a retry is coming; not when its cancellation was asked for
+        (it was Cancelling): the returned record says which.
         """
+        if retry_at is not None and state not in (StateType.FAILED, StateType.CRASHED):
+            raise ValueError(f"only a Failed or Crashed run is retried, not a {state.value} one")
         now = _now()
         with self._transaction() as connection:
             row = self._find_run(connection, run_id, lock=True)
@@ -361,39 +384,67 @@ class Store:
                     f"flow run {row.id} is {current.value}, not {wanted}: "
                     f"cannot set it to {state.value}"
                 )
-            values: dict[str, Any] = {
-                "state": state.value,
-                "state_message": message,
-                "updated": now,
-            }
-            attempt = row.attempt + 1 if next_attempt else row.attempt
-            new_identifier = row.identifier
-            if next_attempt:
-                values.update(
-                    attempt=attempt, identifier=None, exit_code=None, start_time=None, end_time=None
-                )
-                new_identifier = None
-            if identifier is not None:
-                values["identifier"] = new_identifier = identifier
-            if exit_code is not None:
-                values["exit_code"] = exit_code
-            if state is StateType.SCHEDULED and scheduled_time is not None:
-                values["scheduled_time"] = scheduled_time
-            if state is StateType.RUNNING and (row.start_time is None or next_attempt):
-                values["start_time"] = now
-            if state.is_final:
-                values["end_time"] = now
-            new_agent = row.agent_id
-            if agent_id != "keep":
-                values["agent_id"] = new_agent = agent_id
-            connection.execute(
-                t.flow_runs.update().where(t.flow_runs.c.id == row.id).values(values)
+            row = self._move(
+                connection, row, state, message, now,
+                identifier=identifier, exit_code=exit_code, scheduled_time=scheduled_time,
+                next_attempt=next_attempt, agent_id=agent_id,
+            )  # fmt: skip
+            if retry_at is not None and current is not StateType.CANCELLING:
+                row = self._move(
+                    connection, row, StateType.SCHEDULED, retry_message, now,
+                    scheduled_time=retry_at, next_attempt=True, agent_id=None,
+                )  # fmt: skip
+        return _run_from_row(row)
+
+    def _move(
+        self,
+        connection: sa.Connection,
+        row: Any,
+        state: StateType,
+        message: str,
+        now: datetime,
+        *,
+        identifier: str | None = None,
+        exit_code: int | None = None,
+        scheduled_time: datetime | None = None,
+        next_attempt: bool = False,
+        agent_id: str | Literal["keep"] | None = "keep",
+    ) -> Any:
+        """One state change of a locked run: its row (returned as it is now), and a line
+        of its history."""
+        values: dict[str, Any] = {
+            "state": state.value,
+            "state_message": message,
+            "updated": now,
+        }
+        attempt = row.attempt + 1 if next_attempt else row.attempt
+        new_identifier = row.identifier
+        if next_attempt:
+            values.update(
+                attempt=attempt, identifier=None, exit_code=None, start_time=None, end_time=None
             )
-            _add_history(
-                connection, row.id, state, message, now, attempt, new_agent, new_identifier
-            )
-            stored = connection.execute(_run_query(row.id)).one()
-        return _run_from_row(stored)
+            new_identifier = None
+        if identifier is not None:
+            values["identifier"] = new_identifier = identifier
+        if exit_code is not None:
+            values["exit_code"] = exit_code
+        if state is StateType.SCHEDULED and scheduled_time is not None:
+            values["scheduled_time"] = scheduled_time
+        if state is StateType.RUNNING and (row.start_time is None or next_attempt):
+            values["start_time"] = now
+        if state.is_final:
+            values["end_time"] = now
+        new_agent = row.agent_id
+        if agent_id != "keep":
+            values["agent_id"] = new_agent = agent_id
+        updated = connection.execute(
+            t.flow_runs.update()
+            .where(t.flow_runs.c.id == row.id)
+            .values(values)
+            .returning(*t.flow_runs.c)
+        ).one()
+        _add_history(connection, row.id, state, message, now, attempt, new_agent, new_identifier)
+        return updated
 
     def request_cancellation(self, run_id: str) -> FlowRunRecord:
         """Scheduled runs are Cancelled at once; claimed ones go to Cancelling (their agent
@@ -512,21 +563,22 @@ class Store:
                 t.agents.update().where(t.agents.c.id == agent_id).values(stopped=_now())
             )
 
-    def list_agents(self) -> list[AgentRecord]:
+    def list_agents(self, *, alive_since: datetime | None = None) -> list[AgentRecord]:
+        """Every agent that ever registered, newest first; with ``alive_since``, only those
+        not stopped that sent a heartbeat since then."""
+        query = sa.select(t.agents).order_by(t.agents.c.started.desc())
+        if alive_since is not None:
+            query = query.where(
+                t.agents.c.stopped.is_(None), t.agents.c.last_heartbeat >= alive_since
+            )
         with self._transaction(write=False) as connection:
-            rows = connection.execute(sa.select(t.agents).order_by(t.agents.c.started.desc()))
-            return [
-                AgentRecord(
-                    id=row.id,
-                    name=row.name,
-                    queues=tuple(json.loads(row.queues)),
-                    limit=row.concurrency_limit,
-                    started=row.started,
-                    last_heartbeat=row.last_heartbeat,
-                    stopped=row.stopped,
-                )
-                for row in rows
-            ]
+            return [_agent_from_row(row) for row in connection.execute(query)]
+
+    def get_agent(self, agent_id: str) -> AgentRecord | None:
+        """The agent with that id; None when the store has no record of it."""
+        with self._transaction(write=False) as connection:
+            row = connection.execute(sa.select(t.agents).where(t.agents.c.id == agent_id)).first()
+        return None if row is None else _agent_from_row(row)
 
     def claim_runs(
         self, agent_id: str, queues: Sequence[str], limit: int, now: datetime | None = None
@@ -574,7 +626,7 @@ class Store:
             if not claimed:
                 return []
             stamp = _now()
-            connection.execute(
+            updated = connection.execute(
                 t.flow_runs.update()
                 .where(t.flow_runs.c.id.in_(claimed))
                 .values(
@@ -583,12 +635,9 @@ class Store:
                     agent_id=agent_id,
                     updated=stamp,
                 )
-            )
-            rows = connection.execute(
-                sa.select(t.flow_runs)
-                .where(t.flow_runs.c.id.in_(claimed))
-                .order_by(t.flow_runs.c.scheduled_time, t.flow_runs.c.created)
+                .returning(*t.flow_runs.c)
             ).all()
+            rows = sorted(updated, key=lambda row: (row.scheduled_time, row.created))
             connection.execute(
                 t.flow_run_states.insert(),
                 [
@@ -787,9 +836,35 @@ class Store:
         ]
 
 
+# Answers of a PostgreSQL server that mean the URL is wrong, not that the server is busy
+# or down (libpq gives no SQLSTATE for a refused connection, only the server's text).
+_REFUSED_FOR_GOOD = (
+    "password authentication failed",
+    "no pg_hba.conf entry",
+    "does not exist",  # the database, or the role
+)
+
+
+def _refused_for_good(exc: BaseException) -> bool:
+    text = str(getattr(exc, "orig", None) or exc)
+    return "FATAL" in text and any(phrase in text for phrase in _REFUSED_FOR_GOOD)
+
+
 def _first_line(exc: BaseException) -> str:
     original = getattr(exc, "orig", None) or exc
     return (str(original).strip().splitlines() or [type(original).__name__])[0]
+
+
+def _agent_from_row(row: Any) -> AgentRecord:
+    return AgentRecord(
+        id=row.id,
+        name=row.name,
+        queues=tuple(json.loads(row.queues)),
+        limit=row.concurrency_limit,
+        started=row.started,
+        last_heartbeat=row.last_heartbeat,
+        stopped=row.stopped,
+    )
 
 
 def _deployment_values(spec: DeploymentSpec) -> dict[str, Any]:

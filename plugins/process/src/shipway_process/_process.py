@@ -14,16 +14,19 @@ import anyio
 from anyio.abc import ByteReceiveStream, TaskStatus
 from pydantic import Field, model_validator
 
+from shipway.engine import EXIT_STATUS_FILE_VAR
 from shipway.infrastructure import (
     Infrastructure,
     InfrastructureError,
     InfrastructureNotAvailable,
+    InfrastructureNotFound,
     InfrastructureResult,
     Job,
     StreamName,
     mask_secrets,
 )
-from shipway_process._groups import ensure_group_leader, stop_group
+from shipway_process._groups import ensure_group_leader, group_exists, stop_group
+from shipway_process._watch_files import RunFiles
 
 __all__ = ["Process"]
 
@@ -31,6 +34,8 @@ __all__ = ["Process"]
 _CANCEL_GRACE_SECONDS = 10
 # `conda run` can take a while to start; a probe slower than this is not waited for.
 _PROBE_TIMEOUT_SECONDS = 60
+# How often a re-attached run (not our child: no wait()) is checked for having ended.
+_REATTACH_POLL_SECONDS = 0.2
 # Interpreters (and directories) already seen to import shipway, checked once per process.
 _ENGINE_IMPORTABLE: set[tuple[tuple[str, ...], str]] = set()
 
@@ -39,7 +44,8 @@ class Process(Infrastructure):
     """Run the flow as a child process of this machine, in its own process group.
 
     The identifier is ``hostname:pid``; :meth:`kill` stops the whole group from any
-    process on the same host. POSIX only (Linux, macOS).
+    process on the same host, and :meth:`reattach` follows it to its end from another
+    process (an agent restarted after a crash). POSIX only (Linux, macOS).
     """
 
     type: Literal["process"] = "process"
@@ -103,13 +109,17 @@ class Process(Infrastructure):
             return project
         return project / Path(self.working_dir).expanduser()
 
-    def _environment(self, job: Job, inherited: Mapping[str, str]) -> dict[str, str]:
+    def _environment(
+        self, job: Job, inherited: Mapping[str, str], files: RunFiles | None = None
+    ) -> dict[str, str]:
         env = dict(inherited)
         for key, value in self.job_environment(job).items():
             if value is None:
                 env.pop(key, None)
             else:
                 env[key] = value
+        if files is not None:
+            env[EXIT_STATUS_FILE_VAR] = str(files.exit_status)
         return env
 
     def _check_startable(self, job: Job, command: list[str]) -> None:
@@ -177,11 +187,12 @@ class Process(Infrastructure):
         self._check_startable(job, command)
         await self._check_engine_importable(job)
         output = subprocess.PIPE if self.stream_output else subprocess.DEVNULL
+        files = RunFiles.new()
         try:
             process = await anyio.open_process(
                 command,
                 cwd=self._cwd(job),
-                env=self._environment(job, os.environ),
+                env=self._environment(job, os.environ, files),
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=output,
@@ -192,6 +203,8 @@ class Process(Infrastructure):
                 f"cannot start {shlex.join(command)}: {exc.strerror or exc}"
             ) from exc
         identifier = f"{socket.gethostname()}:{process.pid}"
+        if files is not None:
+            files.record_started(identifier)
         task_status.started(identifier)
         streams: list[tuple[ByteReceiveStream, StreamName]] = []
         if process.stdout is not None:
@@ -212,7 +225,11 @@ class Process(Infrastructure):
                     if process.returncode is None:
                         await stop_group(process.pid, _CANCEL_GRACE_SECONDS)
                     await process.wait()
+                    if files is not None:
+                        files.remove()
             raise
+        if files is not None:  # we saw it end: nobody needs to re-attach
+            files.remove()
         return InfrastructureResult(identifier=identifier, status_code=code)
 
     async def _drain(self, stream: ByteReceiveStream, name: StreamName) -> None:
@@ -220,19 +237,37 @@ class Process(Infrastructure):
             await self.forward_output(stream, name)
 
     async def kill(self, identifier: str, grace_seconds: int = 30) -> None:
-        host, _, pid_text = identifier.rpartition(":")
-        if not host or not pid_text.isdigit():
-            raise InfrastructureError(
-                f"{identifier!r} is not a process identifier (expected hostname:pid)"
-            )
-        if host != socket.gethostname():
-            raise InfrastructureNotAvailable(
-                f"flow run process {identifier} runs on host {host!r}, not on "
-                f"{socket.gethostname()!r}; it can only be stopped from there"
-            )
-        pid = int(pid_text)
+        pid = _local_pid(identifier, "stopped")
         ensure_group_leader(pid)
         await stop_group(pid, grace_seconds)
+
+    async def reattach(self, identifier: str) -> InfrastructureResult:
+        """Follow a run another process started (its agent died) until it ends.
+
+        It is not our child, so its process group is polled; the exit status comes from
+        the file its engine writes (``SHIPWAY_EXIT_STATUS_FILE``). Its output went to the
+        dead agent's pipe and is not recovered: the engine sends it to /dev/null once
+        that pipe breaks, so the flow itself carries on unharmed.
+        """
+        pid = _local_pid(identifier, "followed")
+        files = RunFiles.find(identifier)
+        # The engine leaves its status just before it exits: the run is over then, as for
+        # a watched run, even if processes the flow started live on in its group (and a
+        # recycled pid cannot keep us waiting).
+        while (code := files.exit_code() if files is not None else None) is None:
+            if not group_exists(pid):
+                code = files.exit_code() if files is not None else None  # written at the end
+                break
+            await anyio.sleep(_REATTACH_POLL_SECONDS)
+        if files is not None:
+            files.remove()
+        if code is None:
+            raise InfrastructureNotFound(
+                f"flow run process {identifier} ended while no agent watched it and left "
+                "no exit status (killed by a signal, or not started by the shipway engine)"
+            )
+        return InfrastructureResult(identifier=identifier, status_code=code)
+
 
     def preview(self, job: Job | None = None) -> str:
         job = self.preview_job(job)
@@ -247,3 +282,18 @@ class Process(Infrastructure):
                 shlex.join(self._command()),
             ]
         )
+
+
+def _local_pid(identifier: str, verb: str) -> int:
+    """The pid in ``hostname:pid``, refusing a run that lives on another host."""
+    host, _, pid_text = identifier.rpartition(":")
+    if not host or not pid_text.isdigit():
+        raise InfrastructureError(
+            f"{identifier!r} is not a process identifier (expected hostname:pid)"
+        )
+    if host != socket.gethostname():
+        raise InfrastructureNotAvailable(
+            f"flow run process {identifier} runs on host {host!r}, not on "
+            f"{socket.gethostname()!r}; it can only be {verb} from there"
+        )
+    return int(pid_text)
