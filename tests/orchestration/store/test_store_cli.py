@@ -210,6 +210,17 @@ def test_at_takes_a_time_of_day_in_local_time() -> None:
     assert parse_when("9:30", before_clocks_go_back) == datetime(2026, 10, 25, 8, 30, tzinfo=utc)
 
 
+def test_durations_read_well_from_milliseconds_to_hours() -> None:
+    from shipway.cli._store_common import duration
+
+    start = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+    assert duration(None, None) == "-"
+    assert duration(start, start + timedelta(milliseconds=52)) == "52ms"
+    assert duration(start, start + timedelta(seconds=4.24)) == "4.2s"
+    assert duration(start, start + timedelta(minutes=3, seconds=7)) == "3m07s"
+    assert duration(start, start + timedelta(hours=1, minutes=2, seconds=3)) == "1h02m03s"
+
+
 def test_run_mistakes_are_one_message(shipway: Run) -> None:
     shipway("deployment", "apply")
     _one_error(shipway("deployment", "run", "nope", check=False), "Known deployments: hello, quick")

@@ -51,9 +51,12 @@ def short_id(run_id: str) -> str:
 
 
 def duration(start: datetime | None, end: datetime | None) -> str:
+    """How long a run ran (so far): ``52ms``, ``4.2s``, ``3m07s``, ``1h02m03s``."""
     if start is None:
         return "-"
     seconds = ((end or datetime.now(timezone.utc)) - start).total_seconds()
+    if seconds < 1:  # trivial flows finish in tens of milliseconds: "0.0s" would hide it
+        return f"{max(seconds, 0) * 1000:.0f}ms"
     if seconds < 60:
         return f"{seconds:.1f}s"
     minutes, secs = divmod(int(seconds), 60)
