@@ -22,23 +22,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
-import pytest
+import _ci
 
 EXTERNAL_URL_VAR = "SHIPWAY_TEST_POSTGRES_URL"
 TEMPLATE = "shipway_template"
 
 
-def in_ci() -> bool:
-    """CI services set ``CI=true`` (some ``CI=1``); unset, empty, 0 or false is local."""
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 def unavailable(reason: str) -> NoReturn:
     """Skip locally; fail in CI, where the PostgreSQL tests must never be skipped."""
-    if in_ci():
-        ci = os.environ["CI"]
-        pytest.fail(f"{reason} (CI={ci}: PostgreSQL tests are not skipped in CI)", pytrace=False)
-    pytest.skip(reason)
+    _ci.unavailable(reason, tests="PostgreSQL")
 
 
 def find_bindir() -> Path | None:

@@ -36,7 +36,15 @@ from shipway.jobs import Job, JobFormatError
 from shipway.plugins import PluginRegistry, get_registry
 from shipway.states import State, StateType
 
-__all__ = ["PreparedRun", "RunOutcome", "prepare_run", "run_job", "state_for_result"]
+__all__ = [
+    "PreparedRun",
+    "RunOutcome",
+    "first_error",
+    "prepare_run",
+    "run_job",
+    "state_for_result",
+    "with_job_additions",
+]
 
 DEFAULT_GRACE_SECONDS = 30
 
@@ -118,14 +126,7 @@ async def run_job(
             on_state(state)
         return state
 
-    additions = registry.job_submitting(job, infrastructure)
-    if additions.env or additions.labels:
-        infrastructure = infrastructure.model_copy(
-            update={
-                "env": {**additions.env, **infrastructure.env},
-                "labels": {**additions.labels, **infrastructure.labels},
-            }
-        )
+    infrastructure = with_job_additions(registry, job, infrastructure)
     enter(State(StateType.PENDING, f"submitting to {infrastructure.type}"))
 
     result: InfrastructureResult | None = None
@@ -164,7 +165,7 @@ async def run_job(
             identifier = await tg.start(run, tg.cancel_scope)
             enter(State(StateType.RUNNING, identifier=identifier))
     except BaseExceptionGroup as group:
-        error = _single_error(group)
+        error = first_error(group)
         if isinstance(error, InfrastructureError):
             enter(State(StateType.CRASHED, error.message, identifier=identifier))
         elif isinstance(error, Exception):
@@ -180,7 +181,23 @@ async def run_job(
     return RunOutcome(job, final, result)
 
 
-def _single_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+def with_job_additions(
+    registry: PluginRegistry, job: Job, infrastructure: Infrastructure
+) -> Infrastructure:
+    """``infrastructure`` with the env and labels the ``shipway_job_submitting`` hooks add;
+    where both set a key, the deployment's own value wins."""
+    additions = registry.job_submitting(job, infrastructure)
+    if not (additions.env or additions.labels):
+        return infrastructure
+    return infrastructure.model_copy(
+        update={
+            "env": {**additions.env, **infrastructure.env},
+            "labels": {**additions.labels, **infrastructure.labels},
+        }
+    )
+
+
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """The first leaf exception of a task group's error: what actually went wrong."""
     error: BaseException = group
     while isinstance(error, BaseExceptionGroup):

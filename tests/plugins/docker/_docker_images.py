@@ -28,6 +28,8 @@ import docker
 import docker.errors
 import pytest
 
+import _ci
+
 ROOT = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
 
@@ -43,17 +45,9 @@ TEST_RUN_LABEL = "io.shipway.test.run"
 NO_ENGINE = "no Docker engine reachable: apt-get install docker.io and start dockerd (see .ci/run)"
 
 
-def in_ci() -> bool:
-    """CI services set ``CI=true`` (some ``CI=1``); unset, empty, 0 or false is local."""
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 def unavailable(reason: str) -> NoReturn:
     """Skip locally; fail in CI, where the Docker tests must never be skipped."""
-    if in_ci():
-        ci = os.environ["CI"]
-        pytest.fail(f"{reason} (CI={ci}: Docker tests are not skipped in CI)", pytrace=False)
-    pytest.skip(reason)
+    _ci.unavailable(reason, tests="Docker")
 
 
 def connect() -> docker.DockerClient:

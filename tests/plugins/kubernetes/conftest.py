@@ -26,6 +26,8 @@ from _kube_stack import (
     real_cluster_kubeconfig,
 )
 
+import _ci
+
 DOCKER_TESTS = Path(__file__).resolve().parent.parent / "docker"
 if str(DOCKER_TESTS) not in sys.path:
     sys.path.append(str(DOCKER_TESTS))  # the Docker tests' image helpers, reused
@@ -85,9 +87,10 @@ def kube_cluster(
         yield real
         return
     if not binaries_present():
-        _docker_images.unavailable(
+        _ci.unavailable(
             f"no Kubernetes binaries in {cache_root() / 'bin'}: run {BUILD_SCRIPT} "
-            "(builds kube-apiserver and kube-controller-manager once, about 11 minutes)"
+            "(builds kube-apiserver and kube-controller-manager once, about 11 minutes)",
+            tests="Kubernetes",
         )
     _docker_images.connect().close()  # the kubelet runs pods with the local engine
     with local_stack(tmp_path_factory.mktemp("kube-stack")) as cluster:

@@ -34,7 +34,7 @@ from shipway.infrastructure import (
 )
 from shipway.jobs import Job
 from shipway.plugins import PluginRegistry, get_registry
-from shipway.runner import state_for_result
+from shipway.runner import first_error, state_for_result, with_job_additions
 from shipway.states import State, StateType
 from shipway.store import FlowRunRecord, StateConflict, Store
 
@@ -320,14 +320,7 @@ class Agent:
                 active, _Outcome(StateType.FAILED, f"cannot submit: {exc}", retry=False)
             )
             return
-        additions = self._registry.job_submitting(job, infrastructure)
-        if additions.env or additions.labels:
-            infrastructure = infrastructure.model_copy(
-                update={
-                    "env": {**additions.env, **infrastructure.env},
-                    "labels": {**additions.labels, **infrastructure.labels},
-                }
-            )
+        infrastructure = with_job_additions(self._registry, job, infrastructure)
         active.infrastructure, active.job = infrastructure, job
         self._hook(active, State(StateType.PENDING, f"submitting to {infrastructure.type}"))
 
@@ -344,7 +337,7 @@ class Agent:
                     active.identifier = identifier
                     await self._mark_running(active, identifier)
         except (BaseExceptionGroup, InfrastructureError) as failure:
-            error = _single_error(failure) if isinstance(failure, BaseExceptionGroup) else failure
+            error = first_error(failure) if isinstance(failure, BaseExceptionGroup) else failure
             if not isinstance(error, Exception):
                 raise
             message = (
@@ -638,11 +631,3 @@ class Agent:
 
 def _seconds(delta: timedelta) -> str:
     return f"{delta.total_seconds():g} s"
-
-
-def _single_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    error: BaseException = group
-    while isinstance(error, BaseExceptionGroup):
-        error = error.exceptions[0]
-    return error
-

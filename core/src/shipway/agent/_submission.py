@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from shipway.deployments import merge_overrides
+from shipway.deployments import merge_overrides, problems_on_one_line
 from shipway.errors import ConfigError, ParameterError
 from shipway.infrastructure import Infrastructure
 from shipway.jobs import Job, JobFormatError
@@ -40,13 +40,9 @@ def build_submission(
     try:
         infrastructure = cls.model_validate(merged)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or '(top)'}: {error['msg']}"
-            for error in exc.errors()
-        )
         raise ConfigError(
             f"invalid {cls.type_name()} infrastructure for deployment "
-            f"{record.deployment_name!r}: {problems}"
+            f"{record.deployment_name!r}: {problems_on_one_line(exc)}"
         ) from None
     try:
         job = Job(

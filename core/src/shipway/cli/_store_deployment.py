@@ -153,7 +153,7 @@ def _check_overrides(infrastructure: dict[str, Any], overrides: dict[str, Any]) 
     (when its plugin is installed here; the agent checks again anyway)."""
     from pydantic import ValidationError
 
-    from shipway.deployments import merge_overrides
+    from shipway.deployments import merge_overrides, problems_on_one_line
     from shipway.errors import ConfigError, ShipwayError
     from shipway.plugins import get_registry
 
@@ -166,10 +166,9 @@ def _check_overrides(infrastructure: dict[str, Any], overrides: dict[str, Any]) 
     try:
         cls.model_validate(merge_overrides(infrastructure, overrides))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"--override does not fit the infrastructure: {problems}") from None
+        raise ConfigError(
+            f"--override does not fit the infrastructure: {problems_on_one_line(exc)}"
+        ) from None
 
 
 @click.command("run")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from shipway.errors import ConfigError
 
-__all__ = ["config_error_from_validation", "dotted"]
+__all__ = ["config_error_from_validation", "dotted", "problems_on_one_line"]
 
 Loc = tuple[str | int, ...]
 
@@ -53,3 +53,9 @@ def config_error_from_validation(
     count = len(lines)
     header = f"{what} is not valid ({count} problem{'s' if count > 1 else ''}):"
     return ConfigError(header + "\n  " + "\n  ".join(lines))
+
+
+def problems_on_one_line(exc: ValidationError) -> str:
+    """``env.FOO: Input should be a valid string; bogus: Extra inputs are not permitted``:
+    for a message that must stay one line, such as a flow run's state message."""
+    return "; ".join(f"{dotted(error['loc']) or '(top)'}: {error['msg']}" for error in exc.errors())

@@ -10,7 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from shipway.infrastructure._base import ENGINE_MODULE, Infrastructure, mask_secrets
-from shipway.infrastructure._capabilities import BuildsImages, ImageBuildRequest, ReattachesRuns
+from shipway.infrastructure._capabilities import (
+    BuildsImages,
+    ImageBuildRequest,
+    ReattachesRuns,
+    default_runtime_image,
+)
 from shipway.infrastructure._errors import (
     InfrastructureError,
     InfrastructureNotAvailable,
@@ -46,6 +51,7 @@ __all__ = [
     "StreamName",
     "TerminalSink",
     "current_output_sink",
+    "default_runtime_image",
     "describe_exit_code",
     "mask_secrets",
     "output_sink",

@@ -7,13 +7,22 @@ it, says so and names what to use instead.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from shipway.infrastructure._result import InfrastructureResult
 
-__all__ = ["BuildsImages", "ImageBuildRequest", "ReattachesRuns"]
+__all__ = ["BuildsImages", "ImageBuildRequest", "ReattachesRuns", "default_runtime_image"]
+
+
+def default_runtime_image() -> str:
+    """The tag every container plugin runs by default, and the one to give
+    ``shipway image build``: ``shipway-runtime:<shipway version>-python<major.minor>``."""
+    from shipway import __version__
+
+    return f"shipway-runtime:{__version__}-python{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 @dataclasses.dataclass(frozen=True)

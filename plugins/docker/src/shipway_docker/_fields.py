@@ -6,9 +6,10 @@ Pure functions, no Docker calls: the model's validators and the container spec u
 from __future__ import annotations
 
 import re
-import sys
 import uuid
 from typing import Literal
+
+from shipway.infrastructure import default_runtime_image as default_image
 
 __all__ = [
     "PULL_POLICIES",
@@ -33,14 +34,6 @@ _PULL_SPELLINGS: dict[str, PullPolicy] = {
     "missing": "if_not_present",
     "never": "never",
 }
-
-
-def default_image() -> str:
-    """The conventional runtime image tag for this shipway and Python:
-    ``shipway-runtime:<shipway version>-python<major.minor>``."""
-    from shipway import __version__
-
-    return f"shipway-runtime:{__version__}-python{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 def normalise_pull_policy(value: str) -> PullPolicy:

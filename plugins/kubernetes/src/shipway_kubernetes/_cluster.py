@@ -11,12 +11,13 @@ import contextlib
 import dataclasses
 import json
 import os
-import time
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from shipway.infrastructure import InfrastructureError
+from shipway_kubernetes._backoff import Backoff
 
 if TYPE_CHECKING:
     from kubernetes import client
@@ -41,16 +42,13 @@ T = TypeVar("T")
 
 def retry_transient(call: Callable[[], T], give_up_after: float = TRANSIENT_RETRY_SECONDS) -> T:
     """``call()``, tried again with backoff while it fails in a way worth retrying."""
-    deadline = time.monotonic() + give_up_after
-    delay = 0.2
+    backoff = Backoff(give_up_after, threading.Event())  # never stopped from outside
     while True:
         try:
             return call()
         except Exception as exc:
-            if not is_retryable(exc) or time.monotonic() + delay > deadline:
+            if not is_retryable(exc) or not backoff.wait():
                 raise
-        time.sleep(delay)
-        delay = min(delay * 2, 5.0)
 
 
 @dataclasses.dataclass

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 import secrets
-import sys
 import uuid
 from typing import Any, Literal
+
+from shipway.infrastructure import default_runtime_image as default_image
 
 __all__ = [
     "ENV_SOURCES",
@@ -32,14 +33,6 @@ _PULL_SPELLINGS: dict[str, PullPolicy] = {
 }
 
 ENV_SOURCES = frozenset({"secretKeyRef", "configMapKeyRef", "fieldRef", "resourceFieldRef"})
-
-
-def default_image() -> str:
-    """The runtime image convention shared with shipway-docker:
-    ``shipway-runtime:<shipway version>-python<major.minor>``."""
-    from shipway import __version__
-
-    return f"shipway-runtime:{__version__}-python{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 def normalise_pull_policy(value: str) -> PullPolicy:

@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from shipway.infrastructure import LineSplitter, StreamName
+from shipway_kubernetes._backoff import Backoff
 from shipway_kubernetes._cluster import Cluster, is_retryable
 from shipway_kubernetes._interrupt import interrupt
-from shipway_kubernetes._watch import RETRY_SECONDS, Backoff
+from shipway_kubernetes._watch import RETRY_SECONDS
 
 __all__ = ["LogCursor", "PodLog"]
 

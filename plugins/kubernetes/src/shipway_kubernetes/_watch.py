@@ -13,14 +13,14 @@ Runs in a worker thread (the client blocks); ``stop`` ends it between events.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from shipway_kubernetes._backoff import Backoff
 from shipway_kubernetes._cluster import describe_api_error, is_retryable
 from shipway_kubernetes._interrupt import interrupt
 
-__all__ = ["RETRY_SECONDS", "WATCH_SECONDS", "Backoff", "ResumableWatch"]
+__all__ = ["RETRY_SECONDS", "WATCH_SECONDS", "ResumableWatch"]
 
 WATCH_SECONDS = 50
 """How long one watch request asks the server to keep it open."""
@@ -28,32 +28,6 @@ STALL_SECONDS = 15
 """How much longer than that we wait for bytes before calling the watch stalled."""
 RETRY_SECONDS = 300.0
 """How long API failures may go on, in a row, before the run is given up."""
-
-
-class Backoff:
-    """Exponential waits between retries, and a deadline counted from the first failure
-    of a row (a success resets it)."""
-
-    def __init__(self, give_up_after: float, stop: threading.Event) -> None:
-        self._give_up_after = give_up_after
-        self._stop = stop
-        self._since: float | None = None
-        self._delay = 0.2
-
-    def reset(self) -> None:
-        self._since = None
-        self._delay = 0.2
-
-    def wait(self) -> bool:
-        """Sleep before the next try; False when it is time to give up (or stop)."""
-        now = time.monotonic()
-        if self._since is None:
-            self._since = now
-        if now - self._since > self._give_up_after:
-            return False
-        stopped = self._stop.wait(self._delay)
-        self._delay = min(self._delay * 2, 5.0)
-        return not stopped
 
 
 class ResumableWatch:
