@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from _agent_helpers import Agents, appending_command, apply, run_ids_in, wait_for
 
+from shipway.schedules import IntervalSchedule
 from shipway.states import StateType
-from shipway.store import IntervalSchedule, Store
+from shipway.store import Store
 
 S = StateType
 
@@ -28,9 +29,7 @@ def test_each_run_is_submitted_exactly_once(
     started = [agents.start("--limit", "4") for _ in range(agent_count)]
 
     def all_final() -> bool:
-        return not store.list_flow_runs(
-            states=[S.SCHEDULED, S.PENDING, S.RUNNING], limit=1_000
-        )
+        return not store.list_flow_runs(states=[S.SCHEDULED, S.PENDING, S.RUNNING], limit=1_000)
 
     wait_for(all_final, timeout=240, what="every run to finish")
     for agent in started:
@@ -53,8 +52,13 @@ def test_a_schedule_creates_each_run_once_with_two_agents(
     store: Store, agents: Agents, tmp_path: Path
 ) -> None:
     target = tmp_path / "out.jsonl"
-    apply(store, "every-second", tmp_path, infrastructure=appending_command(target),
-          schedule=IntervalSchedule(interval=timedelta(seconds=1)))
+    apply(
+        store,
+        "every-second",
+        tmp_path,
+        infrastructure=appending_command(target),
+        schedule=IntervalSchedule(interval=timedelta(seconds=1)),
+    )
 
     first = agents.start()
     second = agents.start()

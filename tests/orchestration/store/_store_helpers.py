@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from shipway.store import DeploymentSpec, Schedule
+from shipway.schedules import Schedule
+from shipway.store import DeploymentSpec
 
 
 def spec(name: str = "hello", **changes: Any) -> DeploymentSpec:

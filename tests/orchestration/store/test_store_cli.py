@@ -156,6 +156,15 @@ def test_ls_reads_the_store_and_with_f_the_file(shipway: Run) -> None:
     assert from_file[1]["schedule"] == "every 1:30:00"
 
 
+def test_ls_describes_a_schedule_alike_from_the_file_and_the_store(shipway: Run) -> None:
+    shipway("deployment", "apply")
+    from_file = json.loads(shipway("deployment", "ls", "-f", "shipway.yaml", "--json").stdout)
+    from_store = json.loads(shipway("deployment", "ls", "--json").stdout)
+    described = {d["name"]: d["schedule"] for d in from_file}
+    assert described == {d["name"]: d["schedule"] for d in from_store}
+    assert any(text and text.startswith("cron ") for text in described.values())
+
+
 def test_run_creates_a_scheduled_run(shipway: Run, cli_store: Store) -> None:
     shipway("deployment", "apply")
     before = datetime.now(timezone.utc)

@@ -7,14 +7,9 @@ from datetime import timedelta
 import pytest
 from _store_helpers import spec, utc
 
+from shipway.schedules import CronSchedule, IntervalSchedule
 from shipway.states import StateType
-from shipway.store import (
-    CronSchedule,
-    DeploymentNotFound,
-    FlowRunNotFound,
-    IntervalSchedule,
-    Store,
-)
+from shipway.store import DeploymentNotFound, FlowRunNotFound, Store
 
 
 def test_apply_creates_updates_and_leaves_unchanged(store: Store) -> None:

@@ -13,17 +13,16 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from _store_helpers import scheduled_spec, spec, utc
 
-from shipway.states import StateType
-from shipway.store import (
-    SCHEDULE_SLACK,
+from shipway.schedules import (
     CronSchedule,
     IntervalSchedule,
     Schedule,
-    Store,
     parse_duration,
     schedule_times,
     validate_schedule,
 )
+from shipway.states import StateType
+from shipway.store import SCHEDULE_SLACK, Store
 
 
 def _times(schedule: Schedule, after: datetime, until: datetime) -> list[str]:

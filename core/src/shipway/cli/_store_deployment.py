@@ -11,6 +11,7 @@ from shipway.cli._options import debug_option, file_option, parse_parameters, ru
 
 if TYPE_CHECKING:
     from shipway.deployments import Deployment, DeploymentFile
+    from shipway.schedules import Schedule
     from shipway.store import DeploymentSpec, Store
 
 
@@ -35,7 +36,7 @@ def deployment_spec(source: DeploymentFile, deployment: Deployment) -> Deploymen
         tags=tuple(deployment.tags),
         description=deployment.description or "",
         version=deployment.version,
-        schedule=deployment.schedule.to_store() if deployment.schedule else None,
+        schedule=deployment.schedule.to_schedule() if deployment.schedule else None,
         retries=deployment.retries,
         retry_delay_seconds=deployment.retry_delay_seconds,
     )
@@ -123,15 +124,10 @@ def list_stored_deployments(as_json: bool) -> None:
     )
 
 
-def _describe_schedule(schedule: Any) -> str | None:
-    from shipway.store import CronSchedule
+def _describe_schedule(schedule: Schedule | None) -> str | None:
+    from shipway.schedules import describe_schedule
 
-    if schedule is None:
-        return None
-    if isinstance(schedule, CronSchedule):
-        return f"cron {schedule.cron} ({schedule.timezone})"
-    anchor = f" from {schedule.anchor.isoformat()}" if schedule.anchor else ""
-    return f"every {schedule.interval}{anchor}"
+    return describe_schedule(schedule) if schedule is not None else None
 
 
 # An agent heartbeats every 10 s by default: silent for longer than this, it is not counted.
@@ -143,8 +139,7 @@ def _queue_has_an_agent(store: Store, queue: str) -> bool:
 
     since = datetime.now(timezone.utc) - timedelta(seconds=_LIVE_AGENT_SECONDS)
     return any(
-        not agent.queues or queue in agent.queues
-        for agent in store.list_agents(alive_since=since)
+        not agent.queues or queue in agent.queues for agent in store.list_agents(alive_since=since)
     )
 
 

@@ -10,7 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 from shipway.flows import Flow
 from shipway.infrastructure import Infrastructure
-from shipway.store import CronSchedule, IntervalSchedule, parse_duration, validate_schedule
+from shipway.schedules import (
+    CronSchedule,
+    IntervalSchedule,
+    Schedule,
+    describe_schedule,
+    parse_duration,
+    validate_schedule,
+)
 
 __all__ = ["Deployment", "DeploymentSchedule", "collect_deployments"]
 
@@ -85,20 +92,18 @@ class DeploymentSchedule(BaseModel):
             raise ValueError("'timezone' goes with 'cron'; an interval is counted from 'anchor'")
         if self.interval is None and self.anchor is not None:
             raise ValueError("'anchor' goes with 'interval'")
-        validate_schedule(self.to_store())
+        validate_schedule(self.to_schedule())
         return self
 
-    def to_store(self) -> CronSchedule | IntervalSchedule:
-        """The store's CronSchedule or IntervalSchedule."""
+    def to_schedule(self) -> Schedule:
+        """The plain value the store keeps and the agents fire on."""
         if self.cron is not None:
             return CronSchedule(cron=self.cron, timezone=self.timezone)
         assert self.interval is not None
         return IntervalSchedule(interval=self.interval, anchor=self.anchor)
 
     def describe(self) -> str:
-        if self.cron is not None:
-            return f"cron {self.cron!r} ({self.timezone})"
-        return f"every {self.interval}"
+        return describe_schedule(self.to_schedule())
 
 
 class Deployment(BaseModel):

@@ -2,9 +2,9 @@
 work queues, in SQLite (the default, ``$SHIPWAY_HOME/shipway.db``) or PostgreSQL
 (``SHIPWAY_DATABASE_URL=postgresql://...``).
 
-Importing this package is cheap: SQLAlchemy is loaded when ``Store``/``open_store`` is
-first used, so deployment models can use the schedule helpers and ``shipway --help`` and
-``shipway run`` never load the database layer.
+Importing this package loads SQLAlchemy: only the commands and the agent that use the
+store import it (``shipway run`` and ``shipway --help`` never do). Schedules, which the
+deployment models need without a database, live in ``shipway.schedules``.
 
 Deviations from / additions to the orchestration contract (for the agent's authors):
 
@@ -23,8 +23,6 @@ Deviations from / additions to the orchestration contract (for the agent's autho
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from shipway.store._errors import (
     DeploymentNotFound,
     FlowRunNotFound,
@@ -35,33 +33,16 @@ from shipway.store._errors import (
 )
 from shipway.store._records import (
     AgentRecord,
-    CronSchedule,
     DeploymentRecord,
     DeploymentSpec,
     FlowRunRecord,
-    IntervalSchedule,
     LogLine,
-    Schedule,
     StateRecord,
     StoredLogLine,
     WorkQueueRecord,
 )
-from shipway.store._schedules import parse_duration, schedule_times, validate_schedule
+from shipway.store._store import ACTIVE_STATES, SCHEDULE_SLACK, Store, open_store
 from shipway.store._url import DATABASE_URL_VAR, HOME_VAR, database_url, mask_url, shipway_home
-
-if TYPE_CHECKING:
-    from shipway.store._store import ACTIVE_STATES, SCHEDULE_SLACK, Store, open_store
-
-_NEEDS_SQLALCHEMY = frozenset({"ACTIVE_STATES", "SCHEDULE_SLACK", "Store", "open_store"})
-
-
-def __getattr__(name: str) -> Any:
-    if name in _NEEDS_SQLALCHEMY:
-        from shipway.store import _store
-
-        return getattr(_store, name)
-    raise AttributeError(f"module 'shipway.store' has no attribute {name!r}")
-
 
 __all__ = [
     "ACTIVE_STATES",
@@ -69,15 +50,12 @@ __all__ = [
     "HOME_VAR",
     "SCHEDULE_SLACK",
     "AgentRecord",
-    "CronSchedule",
     "DeploymentNotFound",
     "DeploymentRecord",
     "DeploymentSpec",
     "FlowRunNotFound",
     "FlowRunRecord",
-    "IntervalSchedule",
     "LogLine",
-    "Schedule",
     "StateConflict",
     "StateRecord",
     "Store",
@@ -89,8 +67,5 @@ __all__ = [
     "database_url",
     "mask_url",
     "open_store",
-    "parse_duration",
-    "schedule_times",
     "shipway_home",
-    "validate_schedule",
 ]

@@ -3,45 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
-from typing import Any, Literal, TypeAlias
+from datetime import datetime
+from typing import Any, Literal
 
+from shipway.schedules import Schedule
 from shipway.states import StateType
 
 __all__ = [
     "AgentRecord",
-    "CronSchedule",
     "DeploymentRecord",
     "DeploymentSpec",
     "FlowRunRecord",
-    "IntervalSchedule",
     "LogLine",
-    "Schedule",
     "StateRecord",
     "StoredLogLine",
     "WorkQueueRecord",
 ]
 
 LogStream = Literal["stdout", "stderr", "shipway"]
-
-
-@dataclasses.dataclass(frozen=True)
-class CronSchedule:
-    """Runs at the times a cron expression matches, read in ``timezone`` (an IANA name)."""
-
-    cron: str
-    timezone: str = "UTC"
-
-
-@dataclasses.dataclass(frozen=True)
-class IntervalSchedule:
-    """Runs every ``interval``, at ``anchor + k * interval`` (anchor default: the Unix epoch)."""
-
-    interval: timedelta
-    anchor: datetime | None = None
-
-
-Schedule: TypeAlias = CronSchedule | IntervalSchedule
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from shipway.schedules import schedule_times
 from shipway.states import StateType
 from shipway.store import _tables as t
 from shipway.store._engine import WRITE, create_engine
@@ -37,7 +38,7 @@ from shipway.store._records import (
     StoredLogLine,
     WorkQueueRecord,
 )
-from shipway.store._schedules import schedule_from_json, schedule_times, schedule_to_json
+from shipway.store._schedules import schedule_from_json, schedule_to_json
 from shipway.store._url import DATABASE_URL_VAR, HOME_VAR, database_url, mask_url
 
 __all__ = ["ACTIVE_STATES", "SCHEDULE_SLACK", "Store", "open_store"]
