@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
+from shipway.environment import DEBUG_VAR, flag_is_set
+
 F = TypeVar("F", bound=Callable[..., Any])
 
-DEBUG_VAR = "SHIPWAY_DEBUG"
-
-
 class _State:
-    debug: bool = os.environ.get(DEBUG_VAR, "").lower() in {"1", "true", "yes", "on"}
+    debug: bool = flag_is_set(DEBUG_VAR)
 
 
 state = _State()

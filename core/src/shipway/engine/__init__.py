@@ -18,6 +18,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from shipway.entrypoints import FlowImportError, load_flow
+from shipway.environment import DEBUG_VAR, flag_is_set
 from shipway.errors import ShipwayError
 from shipway.jobs import Job, JobFormatError
 
@@ -39,7 +40,6 @@ EXIT_CANNOT_START = 3
 EXIT_TERMINATED = 143
 """SIGTERM arrived (a kill); the flow's ``finally`` blocks ran first."""
 
-DEBUG_VAR = "SHIPWAY_DEBUG"
 EXIT_STATUS_FILE_VAR = "SHIPWAY_EXIT_STATUS_FILE"
 """Where to leave the exit status, for an infrastructure that may lose sight of this
 process (an agent that died and restarted cannot ``wait()`` for a process it did not start)."""
@@ -81,7 +81,7 @@ def run_job(job: Job) -> int:
         flow = load_flow(job.entrypoint, job.working_dir)
         parameters = flow.validate_parameters(job.parameters)
     except ShipwayError as exc:
-        if os.environ.get(DEBUG_VAR):  # `shipway run --debug` passes this on
+        if flag_is_set(DEBUG_VAR):  # `shipway run --debug` passes this on
             traceback.print_exc()
         _say(f"cannot start flow run {job.flow_run_id}: {exc}")
         return EXIT_CANNOT_START

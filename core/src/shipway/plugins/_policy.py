@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 
+from shipway.environment import flag_is_set
 from shipway.plugins._discovery import PluginSource
 
 __all__ = ["PluginPolicy"]
@@ -15,9 +16,6 @@ DISABLE_VAR = "SHIPWAY_DISABLE_PLUGINS"
 ALLOW_VAR = "SHIPWAY_PLUGINS_ALLOW"
 BLOCK_VAR = "SHIPWAY_PLUGINS_BLOCK"
 STRICT_VAR = "SHIPWAY_PLUGINS_STRICT"
-
-_TRUE = {"1", "true", "yes", "on"}
-
 
 def _normalize(name: str) -> str:
     """Compare names the way pip does: ``Acme_Plugin`` and ``acme-plugin`` are one name."""
@@ -45,10 +43,10 @@ class PluginPolicy:
         env = os.environ if environ is None else environ
         allow = _names(env.get(ALLOW_VAR))
         return cls(
-            disabled=env.get(DISABLE_VAR, "").strip().lower() in _TRUE,
+            disabled=flag_is_set(DISABLE_VAR, env),
             allow=allow or None,
             block=_names(env.get(BLOCK_VAR)),
-            strict=env.get(STRICT_VAR, "").strip().lower() in _TRUE,
+            strict=flag_is_set(STRICT_VAR, env),
         )
 
     def blocked_reason(self, source: PluginSource) -> str | None:

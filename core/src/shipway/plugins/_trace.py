@@ -10,11 +10,12 @@ from typing import Any, TextIO
 
 import pluggy
 
+from shipway.environment import flag_is_set
+
 __all__ = ["TRACE_VAR", "HookTracer"]
 
 TRACE_VAR = "SHIPWAY_TRACE_HOOKS"
 
-_TRUE = {"1", "true", "yes", "on"}
 _PREFIX = "shipway: "
 _MAX_VALUE_CHARS = 2000
 
@@ -33,7 +34,7 @@ class HookTracer:
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> HookTracer | None:
         env = os.environ if environ is None else environ
-        return cls() if env.get(TRACE_VAR, "").strip().lower() in _TRUE else None
+        return cls() if flag_is_set(TRACE_VAR, env) else None
 
     def call(self, hook_name: str, plugin: str, arguments: Mapping[str, Any]) -> None:
         shown = ", ".join(f"{name}={_show(value)}" for name, value in arguments.items())
