@@ -5,7 +5,8 @@ the same name, decorated with :data:`shipway.hookimpl`, in the module your entry
 point names. An implementation may accept any subset of the arguments below:
 pluggy passes only the ones it asks for, so adding an argument in a later version
 never breaks an existing plugin. Arguments are only ever added, never renamed
-or removed, within a ``HOOKSPEC_VERSION``.
+or removed, within a ``HOOKSPEC_VERSION``. Each hook's docstring says since which
+shipway version it exists (``.. versionadded::``), as docs/hooks.md does.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ def shipway_infrastructure_types() -> Sequence[type[Infrastructure]]:  # type: i
     Each class's ``type`` default must equal the name of an entry point in the
     ``shipway.infrastructure`` group that points at this module; that is the name
     users select it by.
+
+    .. versionadded:: 0.1.0
     """
 
 
@@ -40,6 +43,8 @@ def shipway_job_submitting(job: Job, infrastructure: Infrastructure) -> JobAddit
 
     Called once per run, before ``Infrastructure.run``. What the deployment sets
     itself wins over what a hook adds. Do not block: this runs on the submitting path.
+
+    .. versionadded:: 0.1.0
     """
 
 
@@ -51,4 +56,6 @@ def shipway_flow_run_state_changed(job: Job, state: State) -> None:
     infrastructure carry ``state.result``. A run that could not be submitted ends
     Crashed with the reason in ``state.message``. Exceptions raised here are
     reported and otherwise ignored: an observer cannot break a run.
+
+    .. versionadded:: 0.1.0
     """

@@ -119,9 +119,11 @@ def test_one_distribution_may_ship_infrastructure_and_an_observer(
 # -- shipway_job_submitting ------------------------------------------------------------
 
 
-def test_job_submitting_merges_what_every_plugin_adds(
+def test_hook_shipway_job_submitting(
     site: SitePackages, registry: PluginRegistry, job: Job, infrastructure: Infrastructure
 ) -> None:
+    """What every installed plugin's hook returns is merged into the run's additions;
+    when two add the same key, the first plugin loaded wins."""
     site.install(
         "acme-tracing",
         modules={"acme_tracing": submitting_observer({"TRACE_ID": "t-1"}, {"team": "data"})},
@@ -227,9 +229,11 @@ def install_three_state_observers(site: SitePackages) -> None:
     )
 
 
-def test_every_state_observer_is_called_even_when_one_raises(
+def test_hook_shipway_flow_run_state_changed(
     site: SitePackages, registry: PluginRegistry, job: Job, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Every installed observer is told each state with the run's job, in order, even
+    when one of them raises: that one is reported as a warning naming the plugin."""
     install_three_state_observers(site)
     registry.load_observers()
 

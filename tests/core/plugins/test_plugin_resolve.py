@@ -42,9 +42,9 @@ def first_party_installed(type_name: str) -> bool:
 # -- lazy resolution -------------------------------------------------------------------
 
 
-def test_resolve_returns_the_class_the_entry_point_provides(
-    site: SitePackages, registry: PluginRegistry
-) -> None:
+def test_hook_shipway_infrastructure_types(site: SitePackages, registry: PluginRegistry) -> None:
+    """The class an installed plugin's hook returns is what its entry point's name
+    resolves to, loaded once and cached."""
     site.install_infrastructure("acme-sandbox", "sandbox", "acme_sandbox_plugin")
 
     cls = registry.resolve("sandbox")
