@@ -8,7 +8,6 @@ import html
 import importlib.util
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -196,19 +195,3 @@ def test_the_tutorial_shows_its_tested_code(site: Path) -> None:
     for line in (code / "project" / "shipway.yaml").read_text(encoding="utf-8").splitlines():
         assert " ".join(line.split()) in text
 
-
-def test_the_code_under_docs_passes_ruff() -> None:
-    """The generators and the tutorial's package are code too (the tutorial's package
-    with its own settings, as a plugin author would have them)."""
-    ruff = Path(sys.executable).parent / "ruff"
-    found = str(ruff) if ruff.exists() else shutil.which("ruff")
-    if found is None:
-        pytest.skip("ruff is not installed: pip install -r requirements-dev.txt")
-    result = subprocess.run(
-        [found, "check", "--no-cache", "docs/_hooks", "docs/tutorial/code", "tests/docs"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
