@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from shipway.schedules import Schedule
 from shipway.states import StateType
-from shipway.store import DeploymentSpec, FlowRunRecord, Schedule, Store
+from shipway.store import DeploymentSpec, FlowRunRecord, Store
 
 # A loaded 2-core machine may take seconds to start an interpreter.
 WAIT_SECONDS = 60.0
