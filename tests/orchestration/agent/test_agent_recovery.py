@@ -20,7 +20,7 @@ from _agent_helpers import (
 )
 
 from shipway.states import StateType
-from shipway.store import Store
+from shipway.store import StateChange, Store
 
 S = StateType
 FAST_HEARTBEAT = ("--heartbeat-interval", "0.5")
@@ -135,7 +135,7 @@ def test_a_run_out_of_reach_waits_for_an_agent_that_can_reach_it(
     run = store.create_flow_run("hello")
     elsewhere = store.register_agent("on-another-host", [], 1)
     store.claim_runs(elsewhere.id, [], 1)
-    store.set_state(run.id, S.RUNNING, identifier="another-host:4242")
+    store.set_state(run.id, StateChange(S.RUNNING, identifier="another-host:4242"))
 
     agent = agents.start(*FAST_HEARTBEAT, "--orphan-timeout", "8")
 

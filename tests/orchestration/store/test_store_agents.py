@@ -8,7 +8,7 @@ from datetime import timedelta
 from _store_helpers import spec
 
 from shipway.states import StateType
-from shipway.store import Store
+from shipway.store import StateChange, Store
 
 S = StateType
 
@@ -45,9 +45,9 @@ def test_orphans_are_runs_of_silent_stopped_or_unknown_agents(store: Store) -> N
     silent_run = _run_owned_by(store, silent.id)
     stopped_run = _run_owned_by(store, stopped.id)
     other_queue_run = _run_owned_by(store, silent.id, "other")
-    store.set_state(silent_run, S.RUNNING, identifier="h:1")
+    store.set_state(silent_run, StateChange(S.RUNNING, identifier="h:1"))
     finished = _run_owned_by(store, silent.id)
-    store.set_state(finished, S.COMPLETED)
+    store.set_state(finished, StateChange(S.COMPLETED))
     store.deregister_agent(stopped.id)
     time.sleep(0.3)
     store.heartbeat(alive.id)
@@ -71,7 +71,7 @@ def test_adopt_is_compare_and_set(store: Store) -> None:
     assert adopted is not None and adopted.agent_id == first.id
     assert store.adopt_run(run_id, second.id, dead.id) is None
     assert store.get_flow_run(run_id).agent_id == first.id
-    store.set_state(run_id, S.CRASHED, "gone")
+    store.set_state(run_id, StateChange(S.CRASHED, "gone"))
     assert store.adopt_run(run_id, second.id, first.id) is None  # finished: nothing to adopt
 
 
@@ -79,7 +79,7 @@ def test_adopt_a_run_without_owner(store: Store) -> None:
     store.apply_deployment(spec("dep-default"))
     agent = store.register_agent("a", [], None)
     run_id = _run_owned_by(store, agent.id)
-    store.set_state(run_id, S.RUNNING, agent_id=None)
+    store.set_state(run_id, StateChange(S.RUNNING, agent_id=None))
     assert store.adopt_run(run_id, agent.id, agent.id) is None
     adopted = store.adopt_run(run_id, agent.id, None)
     assert adopted is not None and adopted.agent_id == agent.id

@@ -15,7 +15,7 @@ import pytest
 from _store_helpers import spec, utc
 
 from shipway.states import StateType
-from shipway.store import Store
+from shipway.store import StateChange, Store
 
 S = StateType
 
@@ -70,9 +70,9 @@ def test_work_queue_limit(store: Store) -> None:
     first = store.claim_runs(agent.id, [], 10)
     assert {r.id for r in first} == {*limited[:2], *free}
     assert store.claim_runs(agent.id, [], 10) == []
-    store.set_state(limited[0], S.RUNNING)
+    store.set_state(limited[0], StateChange(S.RUNNING))
     assert store.claim_runs(agent.id, [], 10) == []  # Running still holds its slot
-    store.set_state(limited[0], S.COMPLETED)
+    store.set_state(limited[0], StateChange(S.COMPLETED))
     assert [r.id for r in store.claim_runs(agent.id, [], 10)] == [limited[2]]
     store.set_work_queue_limit("small", None)
     assert [r.id for r in store.claim_runs(agent.id, [], 10)] == [limited[3]]

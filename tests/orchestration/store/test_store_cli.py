@@ -20,7 +20,7 @@ import pytest
 from _postgres import PostgresServer
 
 from shipway.states import StateType
-from shipway.store import LogLine, Store, open_store
+from shipway.store import LogLine, Retry, StateChange, Store, open_store
 
 S = StateType
 
@@ -247,12 +247,12 @@ def test_flow_run_ls_inspect_logs_cancel(shipway: Run, cli_store: Store) -> None
     waiting = shipway("deployment", "run", "quick", "--at", "+1h").stdout.strip()
     agent = cli_store.register_agent("test-agent", [], None)
     cli_store.claim_runs(agent.id, ["default"], 1)
-    cli_store.set_state(done, S.RUNNING, identifier="host:123")
+    cli_store.set_state(done, StateChange(S.RUNNING, identifier="host:123"))
     stamp = datetime.now(timezone.utc)
     cli_store.append_logs(
         done, [LogLine(stamp, "stdout", "hello you"), LogLine(stamp, "stderr", "a warning")]
     )
-    cli_store.set_state(done, S.COMPLETED, "exit 0", exit_code=0)
+    cli_store.set_state(done, StateChange(S.COMPLETED, "exit 0", exit_code=0))
 
     table = shipway("flow-run", "ls").stdout
     assert done[:8] in table and waiting[:8] in table and "Completed" in table
@@ -303,14 +303,14 @@ def _drive_first_run(url: str, final: StateType, exit_code: int | None) -> threa
                 assert time.monotonic() < deadline, "no run was created"
                 time.sleep(0.05)
             run_id = claimed[0].id
-            store.set_state(run_id, S.RUNNING, identifier="host:9")
+            store.set_state(run_id, StateChange(S.RUNNING, identifier="host:9"))
             stamp = datetime.now(timezone.utc)
             lines = [LogLine(stamp, "stdout", "working"), LogLine(stamp, "stderr", "careful")]
             store.append_logs(run_id, lines)
             time.sleep(0.3)
             if final is S.CANCELLED:
                 store.request_cancellation(run_id)
-            store.set_state(run_id, final, "the end", exit_code=exit_code)
+            store.set_state(run_id, StateChange(final, "the end", exit_code=exit_code))
 
     thread = threading.Thread(target=drive, daemon=True)
     thread.start()
@@ -348,13 +348,20 @@ def test_watch_follows_a_run_through_its_retries(shipway: Run, cli_url: str) -> 
                     assert time.monotonic() < deadline, f"attempt {attempt} was never due"
                     time.sleep(0.05)
                 run_id = claimed[0].id
-                store.set_state(run_id, S.RUNNING, identifier=f"host:{attempt}")
+                store.set_state(run_id, StateChange(S.RUNNING, identifier=f"host:{attempt}"))
                 stamp = datetime.now(timezone.utc)
                 store.append_logs(run_id, [LogLine(stamp, "stdout", f"attempt {attempt}", attempt)])
                 time.sleep(0.6)  # longer than the watch's poll
-                retry_at = datetime.now(timezone.utc) if final is S.FAILED else None
-                store.set_state(run_id, final, "the end", exit_code=int(final is S.FAILED),
-                                retry_at=retry_at, retry_message="retry: attempt 2 of 2")
+                retry = Retry(datetime.now(timezone.utc), "retry: attempt 2 of 2")
+                store.set_state(
+                    run_id,
+                    StateChange(
+                        final,
+                        "the end",
+                        exit_code=int(final is S.FAILED),
+                        retry=retry if final is S.FAILED else None,
+                    ),
+                )
 
     driver = threading.Thread(target=drive, daemon=True)
     driver.start()

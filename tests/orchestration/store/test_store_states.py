@@ -8,7 +8,7 @@ import pytest
 from _store_helpers import spec, utc
 
 from shipway.states import StateType
-from shipway.store import FlowRunNotFound, LogLine, StateConflict, Store
+from shipway.store import FlowRunNotFound, LogLine, Retry, StateChange, StateConflict, Store
 
 S = StateType
 
@@ -24,9 +24,13 @@ def _claimed(store: Store) -> tuple[str, str]:
 
 def test_a_full_life_with_history(store: Store) -> None:
     run_id, agent_id = _claimed(store)
-    running = store.set_state(run_id, S.RUNNING, identifier="host:42", expected=[S.PENDING])
+    running = store.set_state(
+        run_id, StateChange(S.RUNNING, identifier="host:42"), expected=[S.PENDING]
+    )
     assert running.start_time is not None and running.identifier == "host:42"
-    done = store.set_state(run_id, S.COMPLETED, "ok", exit_code=0, expected=[S.RUNNING])
+    done = store.set_state(
+        run_id, StateChange(S.COMPLETED, "ok", exit_code=0), expected=[S.RUNNING]
+    )
     assert done.end_time is not None and done.exit_code == 0
     assert done.agent_id == agent_id
     history = store.state_history(run_id[:6])
@@ -42,18 +46,21 @@ def test_expected_state_is_compare_and_set(store: Store) -> None:
     run_id, _ = _claimed(store)
     store.request_cancellation(run_id)
     with pytest.raises(StateConflict, match="is Cancelling, not Pending"):
-        store.set_state(run_id, S.RUNNING, expected=[S.PENDING])
+        store.set_state(run_id, StateChange(S.RUNNING), expected=[S.PENDING])
     assert store.get_flow_run(run_id).state is S.CANCELLING
     assert len(store.state_history(run_id)) == 3  # the refused change left no trace
 
 
 def test_retry_starts_a_new_attempt(store: Store) -> None:
     run_id, _ = _claimed(store)
-    store.set_state(run_id, S.RUNNING, identifier="host:1")
-    store.set_state(run_id, S.FAILED, "boom", exit_code=1)
+    store.set_state(run_id, StateChange(S.RUNNING, identifier="host:1"))
+    store.set_state(run_id, StateChange(S.FAILED, "boom", exit_code=1))
     later = datetime.now(timezone.utc) + timedelta(seconds=30)
     retry = store.set_state(
-        run_id, S.SCHEDULED, "retry 2 of 3", scheduled_time=later, next_attempt=True, agent_id=None
+        run_id,
+        StateChange(
+            S.SCHEDULED, "retry 2 of 3", scheduled_time=later, next_attempt=True, agent_id=None
+        ),
     )
     assert (retry.attempt, retry.identifier, retry.exit_code) == (2, None, None)
     assert retry.scheduled_time == later and retry.agent_id is None
@@ -64,11 +71,12 @@ def test_retry_starts_a_new_attempt(store: Store) -> None:
 def test_a_failure_and_its_retry_are_one_write(store: Store) -> None:
     """Whoever watches the run never sees it Failed while its next attempt is coming."""
     run_id, agent_id = _claimed(store)
-    store.set_state(run_id, S.RUNNING, identifier="host:1")
+    store.set_state(run_id, StateChange(S.RUNNING, identifier="host:1"))
     later = datetime.now(timezone.utc) + timedelta(seconds=30)
     retry = store.set_state(
-        run_id, S.FAILED, "boom", exit_code=1, expected=[S.RUNNING],
-        retry_at=later, retry_message="retry: attempt 2 of 2",
+        run_id,
+        StateChange(S.FAILED, "boom", exit_code=1, retry=Retry(later, "retry: attempt 2 of 2")),
+        expected=[S.RUNNING],
     )  # fmt: skip
     assert (retry.state, retry.attempt, retry.agent_id) == (S.SCHEDULED, 2, None)
     assert (retry.identifier, retry.exit_code, retry.end_time) == (None, None, None)
@@ -78,22 +86,22 @@ def test_a_failure_and_its_retry_are_one_write(store: Store) -> None:
     assert (history[-2].message, history[-2].agent_id) == ("boom", agent_id)
     assert history[-1].message == "retry: attempt 2 of 2"
     with pytest.raises(ValueError, match="only a Failed or Crashed run"):
-        store.set_state(run_id, S.COMPLETED, retry_at=later)
+        store.set_state(run_id, StateChange(S.COMPLETED, retry=Retry(later)))
 
 
 def test_a_run_whose_cancellation_was_asked_is_not_retried(store: Store) -> None:
     run_id, _ = _claimed(store)
-    store.set_state(run_id, S.RUNNING, identifier="host:1")
+    store.set_state(run_id, StateChange(S.RUNNING, identifier="host:1"))
     store.request_cancellation(run_id)
     later = datetime.now(timezone.utc) + timedelta(seconds=30)
-    failed = store.set_state(run_id, S.FAILED, "boom", exit_code=1, retry_at=later)
+    failed = store.set_state(run_id, StateChange(S.FAILED, "boom", exit_code=1, retry=Retry(later)))
     assert (failed.state, failed.attempt) == (S.FAILED, 1)
     assert store.state_history(run_id)[-1].type is S.FAILED
 
 
 def test_unknown_run(store: Store) -> None:
     with pytest.raises(FlowRunNotFound):
-        store.set_state("0000000-0000", S.RUNNING)
+        store.set_state("0000000-0000", StateChange(S.RUNNING))
     with pytest.raises(FlowRunNotFound):
         store.append_logs("0000000-0000", [LogLine(utc(2026, 1, 1), "stdout", "x")])
 
@@ -146,17 +154,17 @@ def test_cancelling_a_scheduled_run_cancels_it_at_once(store: Store) -> None:
 def test_cancelling_a_claimed_run_asks_its_agent(store: Store, state: StateType) -> None:
     run_id, agent_id = _claimed(store)
     if state is S.RUNNING:
-        store.set_state(run_id, S.RUNNING, identifier="host:7")
+        store.set_state(run_id, StateChange(S.RUNNING, identifier="host:7"))
     cancelling = store.request_cancellation(run_id)
     assert cancelling.state is S.CANCELLING and cancelling.agent_id == agent_id
     assert store.request_cancellation(run_id).state is S.CANCELLING  # asking twice is fine
     assert [r.id for r in store.runs_of_agent(agent_id, [S.CANCELLING])] == [run_id]
-    store.set_state(run_id, S.CANCELLED, "killed", expected=[S.CANCELLING])
+    store.set_state(run_id, StateChange(S.CANCELLED, "killed"), expected=[S.CANCELLING])
 
 
 @pytest.mark.parametrize("final", [S.COMPLETED, S.FAILED, S.CRASHED, S.CANCELLED])
 def test_a_final_run_cannot_be_cancelled(store: Store, final: StateType) -> None:
     run_id, _ = _claimed(store)
-    store.set_state(run_id, final)
+    store.set_state(run_id, StateChange(final))
     with pytest.raises(StateConflict, match=f"already {final.value}"):
         store.request_cancellation(run_id)

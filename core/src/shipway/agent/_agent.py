@@ -36,7 +36,7 @@ from shipway.jobs import Job
 from shipway.plugins import PluginRegistry, get_registry
 from shipway.runner import first_error, state_for_result, with_job_additions
 from shipway.states import State, StateType
-from shipway.store import FlowRunRecord, StateConflict, Store
+from shipway.store import FlowRunRecord, Retry, StateChange, StateConflict, Store
 
 __all__ = ["Agent", "AgentSettings", "RunEvent"]
 
@@ -361,8 +361,7 @@ class Agent:
             await self._calls(
                 self.store.set_state,
                 record.id,
-                StateType.RUNNING,
-                identifier=identifier,
+                StateChange(StateType.RUNNING, identifier=identifier),
                 expected=(StateType.PENDING,),
             )
         except StateConflict:
@@ -396,24 +395,19 @@ class Agent:
             and record.attempt <= record.retries
             and not self._forced
         )
-        retry_at = (
-            datetime.now(timezone.utc) + timedelta(seconds=record.retry_delay_seconds)
-            if retry
-            else None
-        )
         retry_message = f"retry: attempt {record.attempt + 1} of {record.retries + 1}"
+        retry_at = datetime.now(timezone.utc) + timedelta(seconds=record.retry_delay_seconds)
+        change = StateChange(
+            outcome.state,
+            outcome.message,
+            identifier=outcome.identifier,
+            exit_code=outcome.exit_code,
+            retry=Retry(retry_at, retry_message) if retry else None,
+        )
         await self._logs.flush(record.id)
         try:
             stored = await self._calls(
-                self.store.set_state,
-                record.id,
-                outcome.state,
-                outcome.message,
-                expected=LIVE_STATES,
-                identifier=outcome.identifier,
-                exit_code=outcome.exit_code,
-                retry_at=retry_at,
-                retry_message=retry_message,
+                self.store.set_state, record.id, change, expected=LIVE_STATES
             )
             retry = stored.attempt > record.attempt  # not when its cancellation was asked
         except StateConflict:

@@ -6,15 +6,24 @@ Importing this package loads SQLAlchemy: only the commands and the agent that us
 store import it (``shipway run`` and ``shipway --help`` never do). Schedules, which the
 deployment models need without a database, live in ``shipway.schedules``.
 
+:class:`Store` is one façade over small parts, one concern each: ``_deployments``,
+``_flow_runs`` (create, find, list, count, history), ``_transitions`` (every state change
+goes through one ``move``), ``_claims`` (which agent holds which run), ``_agents``,
+``_logs``, ``_work_queues`` and ``_scheduled_runs``; ``_rows`` maps rows to records.
+
 Deviations from / additions to the orchestration contract (for the agent's authors):
 
+- ``set_state(run_id, StateChange(...), expected=...)``: a change is one value (state,
+  message, identifier, exit code, owner, next attempt, ``Retry``); ``expected`` guards it.
+- ``StateChange(next_attempt=True)`` also clears identifier, exit code, start and end time
+  (they belong to the previous attempt, which the history keeps).
 - ``FlowRunRecord.auto_scheduled`` (extra, defaulted): True for runs a schedule created.
 - ``WorkQueueRecord`` has ``active_runs`` (Pending+Running+Cancelling) and
   ``scheduled_runs`` (extra).
 - ``Store.list_agents()`` and ``Store.get_agent(id)`` (extra).
+- ``Store.count_flow_runs(...)`` and ``Store.count_runs_by_agent(states)`` (extra): counts
+  made by the database, so that nothing lists runs only to count them.
 - ``read_logs`` and ``append_logs`` take the full run id (no prefix lookup).
-- ``set_state(..., next_attempt=True)`` also clears identifier, exit code, start and end time
-  (they belong to the previous attempt, which the history keeps).
 - ``request_cancellation`` on a run already Cancelling returns it unchanged.
 - ``StoreUnavailable.exit_code`` is 3 (the CLI could not do anything).
 - ``StoreRefused`` (extra): the server answers but refuses the URL (no such database or
@@ -31,6 +40,7 @@ from shipway.store._errors import (
     StoreRefused,
     StoreUnavailable,
 )
+from shipway.store._flow_runs import ACTIVE_STATES
 from shipway.store._records import (
     AgentRecord,
     DeploymentRecord,
@@ -41,7 +51,9 @@ from shipway.store._records import (
     StoredLogLine,
     WorkQueueRecord,
 )
-from shipway.store._store import ACTIVE_STATES, SCHEDULE_SLACK, Store, open_store
+from shipway.store._scheduled_runs import SCHEDULE_SLACK
+from shipway.store._store import Store, open_store
+from shipway.store._transitions import Retry, StateChange
 from shipway.store._url import DATABASE_URL_VAR, HOME_VAR, database_url, mask_url, shipway_home
 
 __all__ = [
@@ -56,6 +68,8 @@ __all__ = [
     "FlowRunNotFound",
     "FlowRunRecord",
     "LogLine",
+    "Retry",
+    "StateChange",
     "StateConflict",
     "StateRecord",
     "Store",
