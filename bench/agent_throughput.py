@@ -185,14 +185,13 @@ def running_agent(env: dict[str, str], queue: str, limit: int, log: Path) -> Ite
 
 def wait_final(store: Store, run_ids: list[str]) -> datetime:
     """Wait until every run is final (all Completed, or the benchmark stops); return
-    when the last one ended. Polled slowly: the end time comes from the store."""
-    pending = set(run_ids)
+    when the last one ended. Polled slowly: the end time comes from the store, which is
+    fresh, so the final runs it counts are these."""
     deadline = time.monotonic() + 600
-    while pending:
+    while (finished := store.count_flow_runs(states=FINAL)) < len(run_ids):
         if time.monotonic() > deadline:
-            sys.exit(f"{len(pending)} run(s) never finished")
+            sys.exit(f"{len(run_ids) - finished} run(s) never finished")
         time.sleep(0.5)
-        pending -= {r.id for r in store.list_flow_runs(states=FINAL, limit=100_000)}
     ends = []
     for run_id in run_ids:
         record = store.get_flow_run(run_id)

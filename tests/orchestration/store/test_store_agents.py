@@ -83,3 +83,18 @@ def test_adopt_a_run_without_owner(store: Store) -> None:
     assert store.adopt_run(run_id, agent.id, agent.id) is None
     adopted = store.adopt_run(run_id, agent.id, None)
     assert adopted is not None and adopted.agent_id == agent.id
+
+
+def test_count_runs_by_agent_counts_the_runs_each_holds(store: Store) -> None:
+    store.apply_deployment(spec("dep-default"))
+    busy = store.register_agent("busy", [], None)
+    idle = store.register_agent("idle", [], None)
+    pending, running, cancelling, done = (_run_owned_by(store, busy.id) for _ in range(4))
+    store.set_state(running, StateChange(S.RUNNING, identifier="h:1"))
+    store.request_cancellation(cancelling)
+    store.set_state(done, StateChange(S.COMPLETED))
+    store.create_flow_run("dep-default")  # Scheduled: nobody holds it
+    assert store.get_flow_run(pending).state is S.PENDING
+    assert store.count_runs_by_agent() == {busy.id: 3}  # Pending, Running, Cancelling
+    assert store.count_runs_by_agent([S.COMPLETED]) == {busy.id: 1}
+    assert idle.id not in store.count_runs_by_agent([S.PENDING, S.COMPLETED])

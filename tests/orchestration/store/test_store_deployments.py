@@ -91,6 +91,22 @@ def test_list_filters_newest_first(store: Store) -> None:
     assert len(store.list_flow_runs(limit=2)) == 2
 
 
+def test_count_filters_like_list(store: Store) -> None:
+    store.apply_deployment(spec("a"))
+    store.apply_deployment(spec("b", work_queue="gpu"))
+    for name in ("a", "a", "b"):
+        store.create_flow_run(name)
+    store.request_cancellation(store.create_flow_run("a").id)
+    assert store.count_flow_runs() == 4
+    assert store.count_flow_runs(deployment="a") == 3
+    assert store.count_flow_runs(states=[StateType.SCHEDULED]) == 3
+    assert store.count_flow_runs(states=[StateType.CANCELLED, StateType.PENDING]) == 1
+    assert store.count_flow_runs(work_queue="gpu") == 1
+    assert store.count_flow_runs(deployment="a", states=[StateType.SCHEDULED]) == 2
+    assert store.count_flow_runs(deployment="a", work_queue="gpu") == 0
+    assert store.count_flow_runs(deployment="nobody") == 0
+
+
 def test_concurrent_applies_of_a_new_deployment(store: Store) -> None:
     from concurrent.futures import ThreadPoolExecutor
 

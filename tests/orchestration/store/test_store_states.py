@@ -162,6 +162,34 @@ def test_cancelling_a_claimed_run_asks_its_agent(store: Store, state: StateType)
     store.set_state(run_id, StateChange(S.CANCELLED, "killed"), expected=[S.CANCELLING])
 
 
+def test_cancellation_is_a_state_change_in_the_history(store: Store) -> None:
+    """request_cancellation moves the run like every other change: a history line with
+    the run's attempt, owner and identifier."""
+    run_id, agent_id = _claimed(store)
+    store.set_state(run_id, StateChange(S.RUNNING, identifier="host:7"))
+    store.request_cancellation(run_id)
+    store.request_cancellation(run_id)  # already Cancelling: no second line
+    *_, running, cancelling = store.state_history(run_id)
+    assert (cancelling.type, cancelling.message) == (S.CANCELLING, "cancellation requested")
+    assert (cancelling.attempt, cancelling.agent_id, cancelling.identifier) == (
+        1, agent_id, "host:7",
+    )  # fmt: skip
+    assert cancelling.timestamp >= running.timestamp
+    record = store.get_flow_run(run_id)
+    assert (record.state_message, record.end_time) == ("cancellation requested", None)
+
+    store.apply_deployment(spec("later"))
+    waiting = store.create_flow_run("later", scheduled_time=utc(2030, 1, 1))
+    cancelled = store.request_cancellation(waiting.id)
+    assert cancelled.state_message == "cancelled before it started"
+    history = store.state_history(waiting.id)
+    assert [(h.type, h.message) for h in history] == [
+        (S.SCHEDULED, ""), (S.CANCELLED, "cancelled before it started"),
+    ]  # fmt: skip
+    assert (history[-1].attempt, history[-1].agent_id, history[-1].identifier) == (1, None, None)
+    assert cancelled.end_time == history[-1].timestamp
+
+
 @pytest.mark.parametrize("final", [S.COMPLETED, S.FAILED, S.CRASHED, S.CANCELLED])
 def test_a_final_run_cannot_be_cancelled(store: Store, final: StateType) -> None:
     run_id, _ = _claimed(store)

@@ -140,20 +140,16 @@ def ls_command(show_all: bool, as_json: bool) -> None:
     With each: its queues and limit, when it last sent a heartbeat, and how many runs it
     holds (Pending, Running or Cancelling)."""
     import json
-    from collections import Counter
     from datetime import datetime, timedelta, timezone
 
     from shipway.cli._console import table
     from shipway.cli._store_common import open_cli_store, when
-    from shipway.store import ACTIVE_STATES
 
     now = datetime.now(timezone.utc)
     since = None if show_all else now - timedelta(seconds=_FORGOTTEN_AFTER_SECONDS)
     with open_cli_store() as store:
         agents = store.list_agents(alive_since=since)
-        held = Counter(
-            run.agent_id for run in store.list_flow_runs(states=ACTIVE_STATES, limit=1_000_000)
-        )
+        held = store.count_runs_by_agent()
         url = store.url
     if as_json:
         rows = [
