@@ -1,4 +1,4 @@
-"""Flow run states, shared by the foreground runner, observers and (later) the store."""
+"""Flow run states, shared by the foreground runner, the agent, observers and the store."""
 
 from __future__ import annotations
 

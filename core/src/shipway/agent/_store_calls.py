@@ -37,10 +37,6 @@ class StoreCalls:
         self._max_backoff = max_backoff
         self._outage = False
 
-    @property
-    def store_unreachable(self) -> bool:
-        return self._outage
-
     async def __call__(self, method: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         delay = FIRST_BACKOFF_SECONDS
         while True:
