@@ -14,6 +14,7 @@ import pytest
 from anyio.abc import TaskStatus
 
 from shipway._markers import hookimpl
+from shipway.attempt import state_for_result
 from shipway.deployments import DeploymentFile, load_deployment_file
 from shipway.errors import DeploymentNotFound, ParameterError
 from shipway.infrastructure import (
@@ -26,7 +27,7 @@ from shipway.infrastructure import (
     output_sink,
 )
 from shipway.plugins import PluginRegistry
-from shipway.runner import prepare_run, run_job, state_for_result
+from shipway.runner import prepare_run, run_job
 from shipway.states import State, StateType
 
 pytestmark = pytest.mark.usefixtures("isolated_imports")

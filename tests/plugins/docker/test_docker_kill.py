@@ -19,13 +19,13 @@ from _docker_run_helpers import (
     running,
 )
 
+from shipway.attempt import state_for_result
 from shipway.infrastructure import (
     InfrastructureError,
     InfrastructureNotAvailable,
     InfrastructureNotFound,
     output_sink,
 )
-from shipway.runner import state_for_result
 from shipway.states import StateType
 from shipway_docker import DockerContainer
 

@@ -21,7 +21,7 @@ from _docker_run_helpers import (
     run_to_end,
 )
 
-from shipway.runner import state_for_result
+from shipway.attempt import state_for_result
 from shipway.states import StateType
 from shipway_docker import DockerContainer
 

@@ -17,8 +17,8 @@ from _docker_run_helpers import (
     run_to_end,
 )
 
+from shipway.attempt import state_for_result
 from shipway.infrastructure import InfrastructureError, Job
-from shipway.runner import state_for_result
 from shipway.states import StateType
 from shipway_docker import DockerContainer
 

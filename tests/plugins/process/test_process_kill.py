@@ -20,13 +20,13 @@ from _process_helpers import (
     wait_until_gone,
 )
 
+from shipway.attempt import state_for_result
 from shipway.infrastructure import (
     InfrastructureError,
     InfrastructureNotAvailable,
     InfrastructureNotFound,
     output_sink,
 )
-from shipway.runner import state_for_result
 from shipway.states import StateType
 from shipway_process import Process
 from shipway_process._groups import group_exists

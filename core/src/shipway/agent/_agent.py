@@ -6,22 +6,20 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import signal
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 
 import anyio
-from anyio.abc import TaskGroup, TaskStatus
-
-if sys.version_info < (3, 11):  # anyio depends on the backport there
-    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found]
+from anyio.abc import TaskGroup
 
 from shipway.agent._logs import LogBuffer, RunOutput
 from shipway.agent._store_calls import StoreCalls
-from shipway.agent._submission import build_submission
+from shipway.attempt import Attempt, AttemptReporting, state_for_result, stop_run
+from shipway.deployments import resolve_run
 from shipway.errors import ShipwayError
 from shipway.infrastructure import (
     Infrastructure,
@@ -34,7 +32,6 @@ from shipway.infrastructure import (
 )
 from shipway.jobs import Job
 from shipway.plugins import PluginRegistry, get_registry
-from shipway.runner import first_error, state_for_result, with_job_additions
 from shipway.states import State, StateType
 from shipway.store import FlowRunRecord, Retry, StateChange, StateConflict, Store
 
@@ -93,7 +90,8 @@ class RunEvent:
 @dataclasses.dataclass(eq=False)
 class _ActiveRun:
     record: FlowRunRecord
-    scope: anyio.CancelScope = dataclasses.field(default_factory=anyio.CancelScope)
+    attempt: Attempt | None = None
+    """The attempt running it here; None for a run followed again (see ``_resume``)."""
     infrastructure: Infrastructure | None = None
     job: Job | None = None
     identifier: str | None = None
@@ -109,6 +107,11 @@ class _Outcome:
     identifier: str | None = None
     exit_code: int | None = None
     retry: bool = True
+
+    @classmethod
+    def of(cls, state: State) -> _Outcome:
+        exit_code = state.result.status_code if state.result is not None else None
+        return cls(state.type, state.message, state.identifier, exit_code)
 
 
 class Agent:
@@ -313,49 +316,43 @@ class Agent:
         record = active.record
         output = RunOutput(self._logs, record.id, record.attempt)
         try:
-            infrastructure, job = build_submission(record, self._registry)
+            resolution = resolve_run(record.run_request(), registry=self._registry)
         except ShipwayError as exc:
             output.note("shipway", f"cannot submit the flow run: {exc}")
             await self._finish(
                 active, _Outcome(StateType.FAILED, f"cannot submit: {exc}", retry=False)
             )
             return
-        infrastructure = with_job_additions(self._registry, job, infrastructure)
-        active.infrastructure, active.job = infrastructure, job
-        self._hook(active, State(StateType.PENDING, f"submitting to {infrastructure.type}"))
+        active.job = resolution.job
+        attempt = active.attempt = Attempt(
+            resolution.infrastructure,
+            resolution.job,
+            registry=self._registry,
+            reporting=AttemptReporting(
+                write_state=functools.partial(self._write_state, active, output),
+                output=output,
+                output_location=output.location,
+            ),
+            grace_seconds=self.settings.kill_grace_seconds,
+        )
+        if active.cancelled:  # asked for before the attempt existed
+            attempt.cancel()
+        with contextlib.suppress(Exception):  # recorded Crashed, the reason in the run's logs
+            await attempt.run()
 
-        result: InfrastructureResult | None = None
+    async def _write_state(self, active: _ActiveRun, output: RunOutput, state: State) -> bool:
+        """Keep an attempt's state in the store (see ``AttemptReporting.write_state``)."""
+        if state.type is StateType.PENDING:
+            return True  # the claim recorded it
+        if state.type is StateType.RUNNING:
+            assert state.identifier is not None
+            active.identifier = state.identifier
+            return await self._mark_running(active, state.identifier)
+        if state.type is StateType.CRASHED and state.result is None:
+            output.note("shipway", f"the infrastructure failed: {state.message}")
+        return await self._record_final(active, _Outcome.of(state))
 
-        async def run(*, task_status: TaskStatus[str]) -> None:
-            nonlocal result
-            result = await infrastructure.run(job, task_status=task_status)
-
-        try:
-            with output_sink(output), active.scope:
-                async with anyio.create_task_group() as tg:
-                    identifier = await tg.start(run)
-                    active.identifier = identifier
-                    await self._mark_running(active, identifier)
-        except (BaseExceptionGroup, InfrastructureError) as failure:
-            error = first_error(failure) if isinstance(failure, BaseExceptionGroup) else failure
-            if not isinstance(error, Exception):
-                raise
-            message = (
-                error.message
-                if isinstance(error, InfrastructureError)
-                else f"{type(error).__name__}: {error}"
-            )
-            output.note("shipway", f"the infrastructure failed: {message}")
-            await self._finish(active, _Outcome(StateType.CRASHED, message, active.identifier))
-            return
-        if result is None:
-            await self._finish(
-                active, _Outcome(StateType.CANCELLED, "cancelled before it started", retry=False)
-            )
-            return
-        await self._finish_with_result(active, result)
-
-    async def _mark_running(self, active: _ActiveRun, identifier: str) -> None:
+    async def _mark_running(self, active: _ActiveRun, identifier: str) -> bool:
         record = active.record
         try:
             await self._calls(
@@ -370,24 +367,22 @@ class Agent:
                 pass
             elif current.state is StateType.CANCELLING:  # cancelled while it started
                 self._cancel(active)
-                return
+                return False
             else:
                 log.warning("flow run %s is %s, not Pending", record.id, current.state)
-                return
+                return False
         self._event(record, StateType.RUNNING, "", identifier)
-        self._hook(active, State(StateType.RUNNING, identifier=identifier))
-
-    async def _finish_with_result(self, active: _ActiveRun, result: InfrastructureResult) -> None:
-        state = state_for_result(result, active.cancelled)
-        # Written for a terminal that shows the output; here the output is in the logs.
-        message = state.message.replace(" is above)", " is in the run's logs)")
-        await self._finish(
-            active, _Outcome(state.type, message, result.identifier, result.status_code)
-        )
+        return True
 
     async def _finish(self, active: _ActiveRun, outcome: _Outcome) -> None:
+        """End a run that no attempt ran to its end: record it, then tell the observers."""
+        if await self._record_final(active, outcome):
+            self._hook(active, State(outcome.state, outcome.message, identifier=outcome.identifier))
+
+    async def _record_final(self, active: _ActiveRun, outcome: _Outcome) -> bool:
         """Record the final state (after the run's last log lines) and, when the run has
-        attempts left, its next attempt in the same write."""
+        attempts left, its next attempt in the same write. False when someone else moved
+        the run first."""
         record = active.record
         retry = (
             outcome.retry
@@ -423,11 +418,11 @@ class Agent:
                     outcome.state,
                     current.state,
                 )
-                return
+                return False
         self._event(record, outcome.state, outcome.message, outcome.identifier)
-        self._hook(active, State(outcome.state, outcome.message, identifier=outcome.identifier))
         if retry:
             self._event(record, StateType.SCHEDULED, retry_message)
+        return True
 
     # -- cancellation -----------------------------------------------------------------
 
@@ -444,22 +439,16 @@ class Agent:
                 self._start(record, self._resume, record.agent_id)
 
     def _cancel(self, active: _ActiveRun) -> None:
+        """Stop the run; before its attempt exists, the attempt is cancelled as it starts."""
         if active.cancelled:
             return
         active.cancelled = True
-        if active.identifier is None or active.infrastructure is None:
-            active.scope.cancel()  # not started yet: abandon the start
-            return
-        assert self._runs is not None
-        self._runs.start_soon(self._kill, active.infrastructure, active.identifier)
-
-    async def _kill(self, infrastructure: Infrastructure, identifier: str) -> None:
-        try:
-            await infrastructure.kill(identifier, self.settings.kill_grace_seconds)
-        except InfrastructureNotFound:  # it ended on its own meanwhile
-            pass
-        except InfrastructureError as exc:
-            log.warning("cannot stop %s: %s", identifier, exc.message)
+        if active.attempt is not None:
+            active.attempt.cancel()
+        elif active.identifier is not None and active.infrastructure is not None:  # followed
+            assert self._runs is not None
+            grace = self.settings.kill_grace_seconds
+            self._runs.start_soon(stop_run, active.infrastructure, active.identifier, grace)
 
     # -- reconciliation ---------------------------------------------------------------
 
@@ -507,14 +496,15 @@ class Agent:
             await self._finish(active, _Outcome(StateType.CRASHED, message, retry=False))
             return
         try:
-            infrastructure, job = build_submission(record, self._registry)
+            resolution = resolve_run(record.run_request(), registry=self._registry)
         except ShipwayError as exc:
             await self._finish(
                 active,
                 _Outcome(StateType.CRASHED, f"{who} stopped; cannot follow the run: {exc}"),
             )
             return
-        active.infrastructure, active.job = infrastructure, job
+        infrastructure = active.infrastructure = resolution.infrastructure
+        active.job = resolution.job
         active.identifier = record.identifier
         cancelling = record.state is StateType.CANCELLING
         if not isinstance(infrastructure, ReattachesRuns):
@@ -576,7 +566,8 @@ class Agent:
             await self._finish(active, _Outcome(state, message, record.identifier, retry=retry))
             return
         assert result is not None
-        await self._finish_with_result(active, result)
+        final = state_for_result(result, active.cancelled, output_location=output.location)
+        await self._finish(active, _Outcome.of(final))
 
     async def _hand_back(
         self, active: _ActiveRun, previous_agent: str | None, failure: InfrastructureError

@@ -57,6 +57,9 @@ class LogBuffer:
 class RunOutput:
     """The output sink of one attempt of one run (see ``shipway.infrastructure.output_sink``)."""
 
+    location = "in the run's logs"
+    """Where this output can be read, for the run's final message."""
+
     def __init__(self, buffer: LogBuffer, run_id: str, attempt: int) -> None:
         self._buffer = buffer
         self._run_id = run_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -10,36 +11,8 @@ import click
 from shipway.cli._options import debug_option, file_option, parse_parameters, run_input_options
 
 if TYPE_CHECKING:
-    from shipway.deployments import Deployment, DeploymentFile
     from shipway.schedules import Schedule
-    from shipway.store import DeploymentSpec, Store
-
-
-def deployment_spec(source: DeploymentFile, deployment: Deployment) -> DeploymentSpec:
-    """What the store keeps: the infrastructure resolved and validated through the plugin
-    registry here, so that an agent gets a complete, checked definition."""
-    from shipway.deployments import resolve_infrastructure
-    from shipway.store import DeploymentSpec
-
-    infrastructure = resolve_infrastructure(deployment, source)
-    # Secrets stay in clear: the agent needs them to run the flow (the store is as
-    # sensitive as the shipway.yaml it came from); every display masks them.
-    dumped = {"type": infrastructure.type, **infrastructure.model_dump(mode="json")}
-    return DeploymentSpec(
-        name=deployment.name,
-        entrypoint=deployment.entrypoint,
-        flow_name=deployment.flow_name,
-        working_dir=str(source.working_dir_for(deployment)),
-        parameters=dict(deployment.parameters),
-        infrastructure=dumped,
-        work_queue=deployment.work_queue,
-        tags=tuple(deployment.tags),
-        description=deployment.description or "",
-        version=deployment.version,
-        schedule=deployment.schedule.to_schedule() if deployment.schedule else None,
-        retries=deployment.retries,
-        retry_delay_seconds=deployment.retry_delay_seconds,
-    )
+    from shipway.store import Store
 
 
 @click.command("apply")
@@ -53,7 +26,7 @@ def apply_command(names: tuple[str, ...], file: str | None) -> None:
     each. Infrastructure is resolved and validated first."""
     from shipway.cli._console import status
     from shipway.cli._store_common import open_cli_store
-    from shipway.deployments import load_deployment_file
+    from shipway.deployments import deployment_spec, load_deployment_file
     from shipway.errors import ConfigError
 
     source = load_deployment_file(file)
@@ -143,29 +116,6 @@ def _queue_has_an_agent(store: Store, queue: str) -> bool:
     )
 
 
-def _check_overrides(infrastructure: dict[str, Any], overrides: dict[str, Any]) -> None:
-    """Fail now, not on the agent, when an override does not fit the infrastructure
-    (when its plugin is installed here; the agent checks again anyway)."""
-    from pydantic import ValidationError
-
-    from shipway.deployments import merge_overrides, problems_on_one_line
-    from shipway.errors import ConfigError, ShipwayError
-    from shipway.plugins import get_registry
-
-    if not overrides:
-        return
-    try:
-        cls = get_registry().resolve(str(infrastructure.get("type")))
-    except ShipwayError:
-        return
-    try:
-        cls.model_validate(merge_overrides(infrastructure, overrides))
-    except ValidationError as exc:
-        raise ConfigError(
-            f"--override does not fit the infrastructure: {problems_on_one_line(exc)}"
-        ) from None
-
-
 @click.command("run")
 @click.argument("name")
 @run_input_options
@@ -204,14 +154,20 @@ def run_command(
         parse_when,
         report_final,
     )
-    from shipway.deployments import parse_override_args
+    from shipway.deployments import parse_override_args, resolve_run
+    from shipway.plugins import PluginError
 
     parameters = parse_parameters(params, params_json)
     override_values = parse_override_args(overrides)
     scheduled_time = parse_when(at) if at else None
     with open_cli_store() as store:
         deployment = store.get_deployment(name)
-        _check_overrides(deployment.infrastructure, override_values)
+        if override_values:
+            # Fail now, not on the agent, when an override does not fit; a plugin not
+            # installed here is no reason to refuse (the agent checks again anyway).
+            request = deployment.run_request(parameters=parameters, overrides=override_values)
+            with contextlib.suppress(PluginError):
+                resolve_run(request)
         record = store.create_flow_run(
             name,
             parameters=parameters,

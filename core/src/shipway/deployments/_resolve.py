@@ -1,117 +1,192 @@
-"""Turn a deployment's ``infrastructure`` (instance, type name, block name or mapping)
-plus its overrides into one validated Infrastructure instance."""
+"""The one path from a deployment's infrastructure and its override layers to what a run
+needs: a validated Infrastructure instance and the Job.
+
+Every caller goes through :func:`resolve_run`: ``shipway run``, ``infra preview``,
+``deployment inspect`` and ``deployment apply`` for a file's deployment (errors point at
+the file's lines through a :class:`Locator`, see ``_resolve_file``), ``deployment run`` to
+check its ``--override`` against a stored deployment, and the agent for a stored run
+(errors on one line: they become the run's state message).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from shipway.deployments._files import DeploymentFile
-from shipway.deployments._model import Deployment
 from shipway.deployments._overrides import merge_overrides
-from shipway.deployments._validation import config_error_from_validation
-from shipway.errors import ConfigError
+from shipway.deployments._validation import config_error_from_validation, problems_on_one_line
+from shipway.deployments._yaml import Loc
+from shipway.errors import ConfigError, ParameterError
 from shipway.infrastructure import Infrastructure
-from shipway.plugins import (
-    PluginError,
-    PluginRegistry,
-    UnknownInfrastructureType,
-    get_registry,
+from shipway.jobs import Job, JobFormatError
+from shipway.plugins import PluginError, PluginRegistry, UnknownInfrastructureType, get_registry
+
+__all__ = ["Locator", "Resolution", "RunRequest", "resolve_run"]
+
+_TYPE_CHANGE_HINT = (
+    "Select the other type (or a block of it) with the deployment's 'infrastructure' "
+    "field instead."
 )
 
-__all__ = ["resolve_infrastructure"]
 
-Loc = tuple[str | int, ...]
+@dataclasses.dataclass(frozen=True)
+class RunRequest:
+    """What one run is resolved from: a deployment's flow and infrastructure, the
+    override layers on top of it, and the run's own parameters and id."""
+
+    deployment_name: str
+    entrypoint: str
+    flow_name: str
+    working_dir: str | None
+    infrastructure: Infrastructure | Mapping[str, Any]
+    """An instance, or its fields with a ``type`` key (the type is resolved by name)."""
+    overrides: tuple[Mapping[str, Any], ...] = ()
+    """Applied in order on top of ``infrastructure`` (see ``merge_overrides``)."""
+    parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    """Complete: the deployment's defaults already merged with the run's own."""
+    flow_run_id: str | None = None
+    """None: a new id."""
 
 
-def resolve_infrastructure(
-    deployment: Deployment,
-    source: DeploymentFile,
-    *,
-    overrides: Mapping[str, Any] | None = None,
-    registry: PluginRegistry | None = None,
+@dataclasses.dataclass(frozen=True)
+class Resolution:
+    """What a run needs: where it runs and what it runs."""
+
+    infrastructure: Infrastructure
+    job: Job
+
+
+class Locator(Protocol):
+    """Where a request's values were written (a file and line, ``--override``), so that
+    errors point there. Without a locator, errors say what is wrong on one line."""
+
+    @property
+    def prefix(self) -> Loc:
+        """The infrastructure's own path in the file, e.g. ``("infrastructure", "local")``."""
+
+    @property
+    def type_location(self) -> str:
+        """Where the infrastructure's type name is written."""
+
+    @property
+    def blocks(self) -> Sequence[str]:
+        """The file's named infrastructure blocks: an unknown type may have meant one."""
+
+    def locate(self, layer: int | None, field: Loc) -> str:
+        """Where ``field`` (a path inside the infrastructure) was set: by override layer
+        ``layer``, or (None) by the infrastructure itself."""
+
+
+def resolve_run(
+    request: RunRequest, *, registry: PluginRegistry | None = None, locator: Locator | None = None
+) -> Resolution:
+    """Merge the override layers into the infrastructure, resolve its type through the
+    registry (only that plugin is loaded), validate it and build the job.
+
+    Raises a ``ShipwayError`` saying what is wrong; nothing is started."""
+    infrastructure = _resolve_infrastructure(request, registry or get_registry(), locator)
+    try:
+        job = Job(
+            entrypoint=request.entrypoint,
+            parameters=request.parameters,
+            flow_name=request.flow_name,
+            deployment_name=request.deployment_name,
+            working_dir=request.working_dir,
+            **({"flow_run_id": request.flow_run_id} if request.flow_run_id else {}),
+        )
+    except JobFormatError as exc:
+        raise ParameterError(str(exc)) from None
+    return Resolution(infrastructure, job)
+
+
+def _resolve_infrastructure(
+    request: RunRequest, registry: PluginRegistry, locator: Locator | None
 ) -> Infrastructure:
-    """Resolve and validate. Only the plugin for the needed type is loaded."""
-    registry = registry or get_registry()
-    index = source.index_of(deployment.name)
-    spec = deployment.infrastructure
-    where: Loc
-    if isinstance(spec, Infrastructure):
-        cls: type[Infrastructure] = type(spec)
-        data = {"type": spec.type, **spec.model_dump(exclude_unset=True)}
-        where = ("deployments", index, "infrastructure")
-    elif isinstance(spec, str) and spec in source.blocks:
-        data = dict(source.blocks[spec])
-        where = ("infrastructure", spec)
-        cls = _resolve_type(registry, str(data["type"]), source, (*where, "type"))
-    elif isinstance(spec, str):
-        data = {"type": spec}
-        where = ("deployments", index, "infrastructure")
-        cls = _resolve_type(registry, spec, source, where)
+    base = request.infrastructure
+    cls: type[Infrastructure]
+    if isinstance(base, Infrastructure):
+        cls = type(base)
+        data = {"type": base.type, **base.model_dump(exclude_unset=True)}
     else:
-        data = dict(spec)
-        where = ("deployments", index, "infrastructure")
-        cls = _resolve_type(registry, str(data["type"]), source, (*where, "type"))
-
-    cli_overrides = overrides or {}
-    for layer, origin in ((deployment.overrides, "file"), (cli_overrides, "cli")):
-        wanted = layer.get("type")
+        data = dict(base)
+        cls = _resolve_type(registry, data.get("type"), request, locator)
+    for layer, overrides in enumerate(request.overrides):
+        wanted = overrides.get("type")
         if wanted is not None and wanted != cls.type_name():
             # Quietly running on the old type would be worse than refusing.
-            where_set = (
-                "--override"
-                if origin == "cli"
-                else source.locate(("deployments", index, "overrides", "type"))
-            )
             raise ConfigError(
                 f"overrides cannot change the infrastructure type of deployment "
-                f"{deployment.name!r} from {cls.type_name()!r} to {wanted!r}",
-                location=where_set,
-                hint="Select the other type (or a block of it) with the deployment's "
-                "'infrastructure' field instead.",
+                f"{request.deployment_name!r} from {cls.type_name()!r} to {wanted!r}",
+                location=locator.locate(layer, ("type",)) if locator else None,
+                hint=_TYPE_CHANGE_HINT if locator else None,
             )
-    merged = merge_overrides(data, deployment.overrides, cli_overrides)
+    merged = merge_overrides(data, *request.overrides)
     merged["type"] = cls.type_name()  # `type: null` in an override resets to the same
     try:
         return cls.model_validate(merged)
     except ValidationError as exc:
-        raise config_error_from_validation(
-            exc,
-            what=f"infrastructure for deployment {deployment.name!r} ({cls.type_name()})",
-            prefix=where,
-            locate=lambda loc: _locate_field(source, deployment, index, loc, where, cli_overrides),
-            model=cls,
-        ) from exc
+        raise _invalid(exc, cls, request, locator) from exc
 
 
 def _resolve_type(
-    registry: PluginRegistry, type_name: str, source: DeploymentFile, where: Loc
+    registry: PluginRegistry, type_name: object, request: RunRequest, locator: Locator | None
 ) -> type[Infrastructure]:
+    if not isinstance(type_name, str):
+        raise ConfigError(
+            f"deployment {request.deployment_name!r} has no infrastructure type",
+            hint="Set 'infrastructure' on the deployment and apply it again.",
+        )
     try:
         return registry.resolve(type_name)
-    except UnknownInfrastructureType as exc:
-        error = UnknownInfrastructureType(type_name, exc.installed, blocks=list(source.blocks))
-        raise ConfigError(error.message, location=source.locate(where), hint=error.hint) from exc
-    except PluginError as exc:  # broken, blocked or colliding: say which line selected it
-        raise ConfigError(exc.message, location=source.locate(where), hint=exc.hint) from exc
+    except PluginError as exc:
+        if locator is None:
+            raise
+        error: PluginError = exc
+        if isinstance(exc, UnknownInfrastructureType):  # the name may have meant a block
+            error = UnknownInfrastructureType(type_name, exc.installed, blocks=locator.blocks)
+        # Unknown, broken, blocked or colliding: say which line selected it.
+        raise ConfigError(error.message, location=locator.type_location, hint=error.hint) from exc
 
 
-def _locate_field(
-    source: DeploymentFile,
-    deployment: Deployment,
-    index: int,
-    loc: Loc,
-    where: Loc,
-    cli_overrides: Mapping[str, Any],
-) -> str:
-    """A bad field may come from the block, the deployment's overrides or the command line:
-    point at whichever of them set it."""
-    field = loc[len(where) :]
-    if field and field[0] in cli_overrides:
-        return "--override"
-    if field and field[0] in deployment.overrides:
-        return source.locate(("deployments", index, "overrides", *field))
-    located = source.locate(loc)
-    return located if located != source.display else source.locate(("deployments", index))
+def _invalid(
+    exc: ValidationError,
+    cls: type[Infrastructure],
+    request: RunRequest,
+    locator: Locator | None,
+) -> ConfigError:
+    """Every problem, each pointing at whichever layer set the field (with a locator);
+    or all on one line, blaming ``--override`` when only the overrides are wrong."""
+    if locator is not None:
+        prefix = locator.prefix
+
+        def locate(loc: Loc) -> str:
+            field = loc[len(prefix) :]
+            return locator.locate(_layer_that_set(request, field), field)
+
+        return config_error_from_validation(
+            exc,
+            what=f"infrastructure for deployment {request.deployment_name!r} ({cls.type_name()})",
+            prefix=prefix,
+            locate=locate,
+            model=cls,
+        )
+    problems = problems_on_one_line(exc)
+    if all(_layer_that_set(request, tuple(error["loc"])) is not None for error in exc.errors()):
+        return ConfigError(f"--override does not fit the infrastructure: {problems}")
+    return ConfigError(
+        f"invalid {cls.type_name()} infrastructure for deployment "
+        f"{request.deployment_name!r}: {problems}"
+    )
+
+
+def _layer_that_set(request: RunRequest, field: Loc) -> int | None:
+    """The last override layer that set ``field`` (None: the infrastructure itself did)."""
+    if not field:
+        return None
+    for layer in reversed(range(len(request.overrides))):
+        if field[0] in request.overrides[layer]:
+            return layer
+    return None

@@ -9,8 +9,8 @@ __all__ = ["InfrastructureResult", "describe_exit_code"]
 # that this module stays importable by plugins without loading the engine.
 _ENGINE_CODES = {
     0: "completed",
-    1: "the flow raised an exception (its traceback is above)",
-    3: "the flow run could not start (the reason is above)",
+    1: "the flow raised an exception (its traceback is {output})",
+    3: "the flow run could not start (the reason is {output})",
 }
 
 
@@ -21,10 +21,13 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def describe_exit_code(code: int) -> str:
-    """Explain an exit status, including signal deaths (``-9`` or ``137``)."""
+def describe_exit_code(code: int, output_location: str = "above") -> str:
+    """Explain an exit status, including signal deaths (``-9`` or ``137``).
+
+    ``output_location`` says where the run's output (the flow's traceback) can be read:
+    ``"above"`` in a terminal, ``"in the run's logs"`` for a run an agent ran."""
     if code in _ENGINE_CODES:
-        return _ENGINE_CODES[code]
+        return _ENGINE_CODES[code].format(output=output_location)
     signum = -code if code < 0 else code - 128 if 128 < code < 160 else None
     if signum == signal.SIGKILL:
         return f"killed by SIGKILL (exit {code}): stopped by force, often for running out of memory"
@@ -55,6 +58,6 @@ class InfrastructureResult:
     def __bool__(self) -> bool:
         return self.succeeded
 
-    def describe(self) -> str:
-        text = describe_exit_code(self.status_code)
+    def describe(self, output_location: str = "above") -> str:
+        text = describe_exit_code(self.status_code, output_location)
         return f"{text}; {self.reason}" if self.reason else text

@@ -1,4 +1,7 @@
-"""The plain values the store hands out and takes in (no database types leak out)."""
+"""The plain values the store hands out and takes in (no database types leak out).
+
+``DeploymentSpec`` is defined with the deployments (a file's deployment becomes one
+without a database); it is re-exported here for the store's callers."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any, Literal
 
-from shipway.schedules import Schedule
+from shipway.deployments import DeploymentSpec, RunRequest
 from shipway.states import StateType
 
 __all__ = [
@@ -21,28 +24,6 @@ __all__ = [
 ]
 
 LogStream = Literal["stdout", "stderr", "shipway"]
-
-
-@dataclasses.dataclass(frozen=True)
-class DeploymentSpec:
-    """What ``shipway deployment apply`` registers: everything an agent needs to run it.
-
-    ``infrastructure`` is the resolved infrastructure as JSON (with ``type``), secrets in clear.
-    """
-
-    name: str
-    entrypoint: str
-    flow_name: str
-    working_dir: str | None
-    parameters: dict[str, Any]
-    infrastructure: dict[str, Any]
-    work_queue: str = "default"
-    tags: tuple[str, ...] = ()
-    description: str = ""
-    version: str | None = None
-    schedule: Schedule | None = None
-    retries: int = 0
-    retry_delay_seconds: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +62,20 @@ class FlowRunRecord:
     retries: int
     retry_delay_seconds: float
     auto_scheduled: bool = False
+
+    def run_request(self) -> RunRequest:
+        """This run as ``shipway.deployments.resolve_run`` takes it: the deployment's
+        infrastructure under the run's overrides, with the run's id and parameters."""
+        return RunRequest(
+            deployment_name=self.deployment_name,
+            entrypoint=self.entrypoint,
+            flow_name=self.flow_name,
+            working_dir=self.working_dir,
+            infrastructure=self.infrastructure,
+            overrides=(self.overrides or {},),
+            parameters=self.parameters,
+            flow_run_id=self.id,
+        )
 
 
 @dataclasses.dataclass(frozen=True)

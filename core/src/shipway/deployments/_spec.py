@@ -1,0 +1,82 @@
+"""A deployment as the store keeps it: resolved, validated, plain values only."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from shipway.deployments._files import DeploymentFile
+from shipway.deployments._model import Deployment
+from shipway.deployments._resolve import RunRequest
+from shipway.deployments._resolve_file import resolve_infrastructure
+from shipway.plugins import PluginRegistry
+from shipway.schedules import Schedule
+
+__all__ = ["DeploymentSpec", "deployment_spec"]
+
+
+@dataclasses.dataclass(frozen=True)
+class DeploymentSpec:
+    """What ``shipway deployment apply`` registers: everything an agent needs to run it.
+
+    ``infrastructure`` is the resolved infrastructure as JSON (with ``type``), secrets in clear.
+    """
+
+    name: str
+    entrypoint: str
+    flow_name: str
+    working_dir: str | None
+    parameters: dict[str, Any]
+    infrastructure: dict[str, Any]
+    work_queue: str = "default"
+    tags: tuple[str, ...] = ()
+    description: str = ""
+    version: str | None = None
+    schedule: Schedule | None = None
+    retries: int = 0
+    retry_delay_seconds: float = 0.0
+
+    def run_request(
+        self,
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> RunRequest:
+        """A new run of this deployment as :func:`resolve_run` takes it."""
+        return RunRequest(
+            deployment_name=self.name,
+            entrypoint=self.entrypoint,
+            flow_name=self.flow_name,
+            working_dir=self.working_dir,
+            infrastructure=self.infrastructure,
+            overrides=(overrides or {},),
+            parameters={**self.parameters, **(parameters or {})},
+        )
+
+
+def deployment_spec(
+    source: DeploymentFile, deployment: Deployment, *, registry: PluginRegistry | None = None
+) -> DeploymentSpec:
+    """What the store keeps of a file's deployment: the infrastructure resolved and
+    validated through the plugin registry here, so that an agent gets a complete,
+    checked definition."""
+    infrastructure = resolve_infrastructure(deployment, source, registry=registry)
+    # Secrets stay in clear: the agent needs them to run the flow (the store is as
+    # sensitive as the shipway.yaml it came from); every display masks them.
+    dumped = {"type": infrastructure.type, **infrastructure.model_dump(mode="json")}
+    return DeploymentSpec(
+        name=deployment.name,
+        entrypoint=deployment.entrypoint,
+        flow_name=deployment.flow_name,
+        working_dir=str(source.working_dir_for(deployment)),
+        parameters=dict(deployment.parameters),
+        infrastructure=dumped,
+        work_queue=deployment.work_queue,
+        tags=tuple(deployment.tags),
+        description=deployment.description or "",
+        version=deployment.version,
+        schedule=deployment.schedule.to_schedule() if deployment.schedule else None,
+        retries=deployment.retries,
+        retry_delay_seconds=deployment.retry_delay_seconds,
+    )
