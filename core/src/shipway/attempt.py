@@ -91,6 +91,8 @@ class Attempt:
         self.identifier: str | None = None
         """Set once the infrastructure has started the run."""
         self.cancelled = False
+        self.final: State | None = None
+        """The final state, once announced."""
         self._registry = registry
         self._reporting = reporting or AttemptReporting()
         self._grace_seconds = grace_seconds
@@ -128,18 +130,16 @@ class Attempt:
                     if isinstance(error, InfrastructureError)
                     else f"{type(error).__name__}: {error}"
                 )
-                await self.announce(State(StateType.CRASHED, message, identifier=self.identifier))
+                await self._end(State(StateType.CRASHED, message, identifier=self.identifier))
             raise error from None
         finally:
             self._stoppers = None
         if result is None:
-            final = State(StateType.CANCELLED, "cancelled before it started")
-        else:
-            final = state_for_result(
-                result, self.cancelled, output_location=self._reporting.output_location
-            )
-        await self.announce(final)
-        return final
+            return await self._end(State(StateType.CANCELLED, "cancelled before it started"))
+        final = state_for_result(
+            result, self.cancelled, output_location=self._reporting.output_location
+        )
+        return await self._end(final)
 
     def cancel(self, *, force: bool = False) -> None:
         """Abandon the start when the run has not started yet; else stop it on its
@@ -156,6 +156,11 @@ class Attempt:
         """Record ``state`` through the caller's writer, then tell the observers."""
         if await self._reporting.write_state(state):
             self._registry.flow_run_state_changed(self.job, state)
+
+    async def _end(self, final: State) -> State:
+        await self.announce(final)
+        self.final = final
+        return final
 
 
 def state_for_result(

@@ -337,8 +337,12 @@ class Agent:
         )
         if active.cancelled:  # asked for before the attempt existed
             attempt.cancel()
-        with contextlib.suppress(Exception):  # recorded Crashed, the reason in the run's logs
+        try:
             await attempt.run()
+        except Exception:
+            if attempt.final is None:  # it never ended: an agent bug, for _guarded to report
+                raise
+            # Else the infrastructure failed: recorded Crashed, the reason in the run's logs.
 
     async def _write_state(self, active: _ActiveRun, output: RunOutput, state: State) -> bool:
         """Keep an attempt's state in the store (see ``AttemptReporting.write_state``)."""
