@@ -486,6 +486,8 @@ class Agent:
     async def _resume(self, active: _ActiveRun, previous_agent: str | None) -> None:
         """Finish a run another agent (or an earlier life of this one) left behind."""
         record = active.record
+        if previous_agent == self.id and not await self._still_ours(active):
+            return
         who = f"agent {previous_agent}" if previous_agent else "its agent"
         output = RunOutput(self._logs, record.id, record.attempt)
         if record.identifier is None:
@@ -572,6 +574,15 @@ class Agent:
         assert result is not None
         final = state_for_result(result, active.cancelled, output_location=output.location)
         await self._finish(active, _Outcome.of(final))
+
+    async def _still_ours(self, active: _ActiveRun) -> bool:
+        """A run found among this agent's own may have been handed back after the store
+        answered (and its hand-back finished before the answer was read): ask again."""
+        current = await self._calls(self.store.get_flow_run, active.record.id)
+        if current.agent_id == self.id:
+            return True
+        active.handed_back = True  # another agent's now: not one that finished here
+        return False
 
     async def _hand_back(
         self, active: _ActiveRun, previous_agent: str | None, failure: InfrastructureError
