@@ -157,6 +157,13 @@ class IgnoresEnv(Good):
     pass_env: bool = Field(default=False, description="Hand env to the run.")
 
 
+class EnvOverHandover(Good):
+    type: Literal["suite-env-over-handover"] = "suite-env-over-handover"
+
+    def job_environment(self, job):
+        return {**super().job_environment(job), **self.env}  # env laid over the hand-over
+
+
 class SwallowsFailure(Good):
     type: Literal["suite-swallows-failure"] = "suite-swallows-failure"
 
@@ -190,8 +197,8 @@ class NoisyPreview(Good):
 
 @hookimpl
 def shipway_infrastructure_types():
-    return [Good, Undocumented, ExtraAllowed, IgnoresEnv, SwallowsFailure, KillsAtOnce,
-            NeverForces, NoisyPreview]
+    return [Good, Undocumented, ExtraAllowed, IgnoresEnv, EnvOverHandover, SwallowsFailure,
+            KillsAtOnce, NeverForces, NoisyPreview]
 '''
 
 TYPE_NAMES = {
@@ -199,6 +206,7 @@ TYPE_NAMES = {
     "Undocumented": "suite-undocumented",
     "ExtraAllowed": "suite-extra-allowed",
     "IgnoresEnv": "suite-ignores-env",
+    "EnvOverHandover": "suite-env-over-handover",
     "SwallowsFailure": "suite-swallows-failure",
     "KillsAtOnce": "suite-kills-at-once",
     "NeverForces": "suite-never-forces",
@@ -271,6 +279,7 @@ BROKEN: dict[str, str] = {
     "Undocumented": "test_schema_is_valid_and_every_field_is_documented",
     "ExtraAllowed": "test_unknown_fields_are_rejected",
     "IgnoresEnv": "test_parameters_and_env_arrive",
+    "EnvOverHandover": "test_the_job_handover_wins_over_an_env_entry_of_the_same_name",
     "SwallowsFailure": "test_failing_flow_gives_a_non_zero_status",
     "KillsAtOnce": "test_kill_from_another_process_stops_the_run_within_the_grace_period",
     "NeverForces": "test_kill_forces_a_run_that_ignores_the_graceful_stop",
@@ -442,6 +451,7 @@ def test_each_broken_variant_fails_the_check_for_what_it_breaks(
     [
         ("Undocumented", "fields without a description: region"),
         ("ExtraAllowed", "ExtraAllowed accepted an unknown field"),
+        ("EnvOverHandover", "replaced the job the run was given: the hand-over must win"),
         ("KillsAtOnce", "the flow's cleanup did not run"),
         ("NeverForces", "then by force (SIGKILL or the platform's equivalent)"),
         ("NoisyPreview", "preview produced run output"),

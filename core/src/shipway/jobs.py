@@ -14,10 +14,14 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["JOB_ENV_VAR", "Job", "JobFormatError"]
+__all__ = ["EXIT_STATUS_FILE_VAR", "JOB_ENV_VAR", "Job", "JobFormatError"]
 
 JOB_ENV_VAR = "SHIPWAY_FLOW_RUN"
 """The environment variable that carries the job from the infrastructure to the engine."""
+EXIT_STATUS_FILE_VAR = "SHIPWAY_EXIT_STATUS_FILE"
+"""Where the engine leaves its exit status, when set: for an infrastructure that may lose
+sight of the run (an agent that died and restarted cannot ``wait()`` for a process it
+did not start) and reads the status from that file instead."""
 
 
 class JobFormatError(ValueError):

@@ -24,9 +24,10 @@ from shipway_kubernetes._cluster import describe_api_error, missing_permission
 from shipway_kubernetes._fields import default_image, job_name, label_value
 from shipway_kubernetes._identifier import format_identifier, parse_identifier
 from shipway_kubernetes._lifecycle import as_model
-from shipway_kubernetes._manifest import FLOW_RUN_LABEL, RUN_LABEL
+from shipway_kubernetes._manifest import RUN_LABEL
 
 SCHEMA_VERSION = "1.30.0"
+FLOW_RUN_LABEL = "shipway.io/flow-run-id"  # documented (docs/plugins/kubernetes.md)
 RUN_ID = "3f2b8c1e-5a4d-4e7f-9c1b-2d3e4f5a6b7c"
 
 
@@ -150,6 +151,20 @@ def test_the_manifest_runs_the_engine_with_the_job_handed_over() -> None:
     assert handed_over["working_dir"] is None  # the image's working directory
     assert env["PYTHONUNBUFFERED"] == "1"
     assert "imagePullPolicy" not in container  # Kubernetes' own default
+
+
+@pytest.mark.parametrize("users_value", ["bogus", json.dumps({"entrypoint": "x.py:y"}), None])
+def test_the_job_handover_wins_over_an_env_entry_of_the_same_name(
+    users_value: str | None,
+) -> None:
+    infrastructure = KubernetesJob(env={"SHIPWAY_FLOW_RUN": users_value, "PLAIN": "1"})
+
+    env = container_of(manifest_of(infrastructure))["env"]
+
+    handed_over = [item for item in env if item["name"] == "SHIPWAY_FLOW_RUN"]
+    in_the_image = a_job(working_dir=None)  # the image's working directory
+    assert handed_over == [{"name": "SHIPWAY_FLOW_RUN", "value": in_the_image.to_json()}]
+    assert {"name": "PLAIN", "value": "1"} in env
 
 
 def test_names_and_labels_follow_kubernetes_rules() -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from shipway.entrypoints import FlowImportError, load_flow
 from shipway.environment import DEBUG_VAR, flag_is_set
 from shipway.errors import ShipwayError
-from shipway.jobs import Job, JobFormatError
+from shipway.jobs import EXIT_STATUS_FILE_VAR, Job, JobFormatError
 
 __all__ = [
     "EXIT_CANNOT_START",
@@ -39,10 +39,6 @@ EXIT_CANNOT_START = 3
 """The run never started: bad job, entrypoint not found, parameters not matching."""
 EXIT_TERMINATED = 143
 """SIGTERM arrived (a kill); the flow's ``finally`` blocks ran first."""
-
-EXIT_STATUS_FILE_VAR = "SHIPWAY_EXIT_STATUS_FILE"
-"""Where to leave the exit status, for an infrastructure that may lose sight of this
-process (an agent that died and restarted cannot ``wait()`` for a process it did not start)."""
 
 _SHIPWAY_DIR = str(Path(__file__).resolve().parent.parent)
 _NOT_USER_CODE = (_SHIPWAY_DIR, "<frozen importlib.")

@@ -22,6 +22,7 @@ from shipway.infrastructure._errors import (
     InfrastructureNotFound,
 )
 from shipway.infrastructure._hooks import JobAdditions
+from shipway.infrastructure._labels import run_labels
 from shipway.infrastructure._output import (
     LineSplitter,
     OutputSink,
@@ -31,10 +32,11 @@ from shipway.infrastructure._output import (
     output_sink,
 )
 from shipway.infrastructure._result import InfrastructureResult, describe_exit_code
-from shipway.jobs import JOB_ENV_VAR, Job
+from shipway.jobs import EXIT_STATUS_FILE_VAR, JOB_ENV_VAR, Job
 
 __all__ = [
     "ENGINE_MODULE",
+    "EXIT_STATUS_FILE_VAR",
     "JOB_ENV_VAR",
     "BuildsImages",
     "ImageBuildRequest",
@@ -55,6 +57,7 @@ __all__ = [
     "describe_exit_code",
     "mask_secrets",
     "output_sink",
+    "run_labels",
 ]
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import inspect
 import re
 from abc import abstractmethod
-from collections.abc import AsyncIterable, Mapping
+from collections.abc import AsyncIterable, Mapping, Sequence
 from typing import Any
 
 from anyio import TASK_STATUS_IGNORED
@@ -133,13 +133,26 @@ class Infrastructure(BaseModel):
         """The name this class is selected by (the default of its ``type`` field)."""
         return str(cls.model_fields["type"].default)
 
-    def job_command(self, python: str = "python") -> list[str]:
-        """The command that starts the engine: ``command`` if set,
-        else ``python -m shipway.engine``."""
-        return list(self.command) if self.command else [python, "-m", ENGINE_MODULE]
+    def job_command(self, python: str | Sequence[str] = "python") -> list[str]:
+        """The command that starts the engine: ``command`` if set, else
+        ``<python> -m shipway.engine``. ``python`` is the interpreter as the platform
+        finds it: a name, a path, or a command line that ends in one
+        (``["conda", "run", "-n", "etl", "python"]``)."""
+        if self.command:
+            return list(self.command)
+        interpreter = [python] if isinstance(python, str) else list(python)
+        return [*interpreter, "-m", ENGINE_MODULE]
 
     def job_environment(self, job: Job) -> dict[str, str | None]:
-        """``env`` plus the job hand-over; ``None`` values mean "unset this variable"."""
+        """``env`` with the job hand-over laid over it; ``None`` values mean "unset this
+        variable".
+
+        The hand-over (the job in ``SHIPWAY_FLOW_RUN``, and ``PYTHONUNBUFFERED=1`` so
+        output arrives as it is printed) always wins over an ``env`` entry of the same
+        name: a run must run the job it was given. Values of a plugin's wider ``env``
+        (a Kubernetes ``valueFrom`` source) pass through unchanged.
+        """
+        # The one place the precedence is decided: the hand-over comes last.
         return {**self.env, "PYTHONUNBUFFERED": "1", JOB_ENV_VAR: job.to_json()}
 
     def write_output(self, stream: StreamName, data: bytes) -> None:

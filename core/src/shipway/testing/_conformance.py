@@ -17,6 +17,7 @@ import pytest
 from pydantic import ValidationError
 
 from shipway.infrastructure import (
+    JOB_ENV_VAR,
     Infrastructure,
     InfrastructureNotFound,
     InfrastructureResult,
@@ -282,6 +283,26 @@ class InfrastructureConformance:
             "variable": ECHO_VARIABLE,
             "value": value,
         }
+
+    def test_the_job_handover_wins_over_an_env_entry_of_the_same_name(
+        self, infrastructure: Infrastructure, flow_jobs: FlowJobs
+    ) -> None:
+        not_the_job = Job(entrypoint="flows/not_the_job.py:not_the_job").to_json()
+        configured = infrastructure.model_copy(
+            update={"env": {**infrastructure.env, JOB_ENV_VAR: not_the_job}}
+        )
+
+        finished = self._run(self._run_to_end, configured, flow_jobs.hello("hand-over"))
+
+        assert (
+            finished.result.status_code == 0
+            and "Hello, hand-over!\n" in self._stdout(finished.output)
+        ), (
+            f"an env entry named {JOB_ENV_VAR} replaced the job the run was given: the "
+            "hand-over must win. Build the run's environment with "
+            "self.job_environment(job), which lays the hand-over over env; "
+            f"{self._explain(finished)}"
+        )
 
     def test_failing_flow_gives_a_non_zero_status(
         self, infrastructure: Infrastructure, flow_jobs: FlowJobs

@@ -19,6 +19,7 @@ from shipway.infrastructure import (
     InfrastructureNotAvailable,
     InfrastructureResult,
     Job,
+    run_labels,
 )
 from shipway_docker._engine import Engine, connect, engine_errors
 from shipway_docker._fields import (
@@ -43,9 +44,9 @@ from shipway_docker._preview import docker_run_command
 from shipway_docker._pull import ensure_image
 from shipway_docker._spec import (
     HOST_GATEWAY,
+    LABEL_PREFIX,
     ContainerSpec,
     resolve_volumes,
-    shipway_labels,
     without_unset,
 )
 
@@ -213,7 +214,7 @@ class DockerContainer(Infrastructure):
             environment=without_unset(self.job_environment(in_container)),
             labels={
                 **self.labels,
-                **shipway_labels(job.flow_run_id, job.flow_name, job.deployment_name),
+                **run_labels(job, LABEL_PREFIX),
             },
             pull_policy=self.pull_policy,
             binds=resolve_volumes(self.volumes, job.working_dir),

@@ -17,19 +17,15 @@ if TYPE_CHECKING:
     import docker
 
 __all__ = [
-    "DEPLOYMENT_LABEL",
-    "FLOW_LABEL",
-    "FLOW_RUN_LABEL",
     "HOST_GATEWAY",
+    "LABEL_PREFIX",
     "ContainerSpec",
     "resolve_volumes",
-    "shipway_labels",
     "without_unset",
 ]
 
-FLOW_RUN_LABEL = "io.shipway.flow-run-id"
-DEPLOYMENT_LABEL = "io.shipway.deployment"
-FLOW_LABEL = "io.shipway.flow"
+LABEL_PREFIX = "io.shipway."
+"""Docker's reverse-DNS convention for the run's labels (``io.shipway.flow-run-id``...)."""
 # On a Linux engine the host is not reachable by name unless we say so (Docker Desktop
 # does it by itself); "host-gateway" is the engine's own address for the host (20.10+).
 HOST_GATEWAY = {"host.docker.internal": "host-gateway"}
@@ -82,14 +78,6 @@ class ContainerSpec:
             "host_config": host_config,
             "networking_config": networking_config,
         }
-
-
-def shipway_labels(flow_run_id: str, flow_name: str, deployment: str | None) -> dict[str, str]:
-    """The labels that tie a container to its flow run."""
-    labels = {FLOW_RUN_LABEL: flow_run_id, FLOW_LABEL: flow_name}
-    if deployment:
-        labels[DEPLOYMENT_LABEL] = deployment
-    return labels
 
 
 def resolve_volumes(volumes: list[str], project_dir: str | None) -> list[str]:

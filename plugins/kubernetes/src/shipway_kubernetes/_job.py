@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -211,11 +212,8 @@ class KubernetesJob(Infrastructure):
         (a ManifestError) naming the base-manifest key or the patch that breaks it."""
         name = job_name(self.name, job.flow_name, job.flow_run_id, job_name_suffix)
         # The engine resolves the entrypoint against the image's working directory.
-        handover = super().job_environment(job.replace(working_dir=None))
-        env: dict[str, EnvValue] = {
-            **self.env,
-            **{key: value for key, value in handover.items() if key not in self.env},
-        }
+        # valueFrom sources in env pass through job_environment unchanged.
+        env: Mapping[str, EnvValue] = self.job_environment(job.replace(working_dir=None))
         resources: dict[str, dict[str, str]] = {}
         for kind, cpu, memory in (
             ("requests", self.cpu_request, self.memory_request),
@@ -232,7 +230,7 @@ class KubernetesJob(Infrastructure):
             env=env,
             labels={
                 **self.labels,
-                **shipway_labels(name, job.flow_run_id, job.flow_name, job.deployment_name),
+                **shipway_labels(name, job),
             },
             annotations=dict(self.annotations),
             image_pull_policy=self.image_pull_policy,

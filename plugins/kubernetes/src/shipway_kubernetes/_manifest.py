@@ -14,13 +14,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from shipway.infrastructure import Job, run_labels
 from shipway_kubernetes._fields import env_entry, label_value
 
 __all__ = [
     "CONTAINER_NAME",
-    "DEPLOYMENT_LABEL",
-    "FLOW_LABEL",
-    "FLOW_RUN_LABEL",
+    "LABEL_PREFIX",
     "RUN_LABEL",
     "JobSettings",
     "ManifestError",
@@ -33,11 +32,10 @@ __all__ = [
     "shipway_labels",
 ]
 
-RUN_LABEL = "shipway.io/run"
+LABEL_PREFIX = "shipway.io/"
+"""Kubernetes' convention for the run's labels (``shipway.io/flow-run-id``...)."""
+RUN_LABEL = f"{LABEL_PREFIX}run"
 """The plugin's own label: the Job's name, on the Job and its pods; pods are found by it."""
-FLOW_RUN_LABEL = "shipway.io/flow-run-id"
-FLOW_LABEL = "shipway.io/flow"
-DEPLOYMENT_LABEL = "shipway.io/deployment"
 CONTAINER_NAME = "shipway"
 
 
@@ -67,15 +65,13 @@ def pod_selector(job_name: str) -> str:
     return f"{RUN_LABEL}={job_name}"
 
 
-def shipway_labels(
-    job_name: str, flow_run_id: str, flow_name: str, deployment: str | None
-) -> dict[str, str]:
-    """The labels that tie a Job and its pod to one run (values made valid)."""
-    labels = {RUN_LABEL: job_name, FLOW_RUN_LABEL: label_value(flow_run_id)}
-    if flow_name:
-        labels[FLOW_LABEL] = label_value(flow_name)
-    if deployment:
-        labels[DEPLOYMENT_LABEL] = label_value(deployment)
+def shipway_labels(job_name: str, job: Job) -> dict[str, str]:
+    """The labels that tie a Job and its pod to one run: the plugin's own, then the run's
+    (from the core), with values made valid label values."""
+    labels = {
+        RUN_LABEL: job_name,
+        **{key: label_value(value) for key, value in run_labels(job, LABEL_PREFIX).items()},
+    }
     return {key: value for key, value in labels.items() if value}
 
 

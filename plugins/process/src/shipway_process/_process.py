@@ -14,8 +14,9 @@ import anyio
 from anyio.abc import ByteReceiveStream, TaskStatus
 from pydantic import Field, model_validator
 
-from shipway.engine import EXIT_STATUS_FILE_VAR
 from shipway.infrastructure import (
+    ENGINE_MODULE,
+    EXIT_STATUS_FILE_VAR,
     Infrastructure,
     InfrastructureError,
     InfrastructureNotAvailable,
@@ -97,11 +98,6 @@ class Process(Infrastructure):
             return ["conda", "run", "--no-capture-output", flag, self.conda_env, "python"]
         return [self.python or sys.executable]
 
-    def _command(self) -> list[str]:
-        if self.command:
-            return list(self.command)
-        return [*self._interpreter(), "-m", "shipway.engine"]
-
     def _cwd(self, job: Job) -> Path:
         """``working_dir`` (relative to the project directory), else the project directory."""
         project = Path(job.working_dir or os.getcwd())
@@ -156,7 +152,7 @@ class Process(Infrastructure):
         with anyio.move_on_after(_PROBE_TIMEOUT_SECONDS):
             try:
                 probe = await anyio.run_process(
-                    [*interpreter, "-c", "import shipway.engine"],
+                    [*interpreter, "-c", f"import {ENGINE_MODULE}"],
                     cwd=self._cwd(job),
                     env=self._environment(job, os.environ),
                     check=False,
@@ -183,7 +179,7 @@ class Process(Infrastructure):
     async def run(
         self, job: Job, task_status: TaskStatus[str] = anyio.TASK_STATUS_IGNORED
     ) -> InfrastructureResult:
-        command = self._command()
+        command = self.job_command(self._interpreter())
         self._check_startable(job, command)
         await self._check_engine_importable(job)
         output = subprocess.PIPE if self.stream_output else subprocess.DEVNULL
@@ -279,7 +275,7 @@ class Process(Infrastructure):
                 f"cd {shlex.quote(str(self._cwd(job)))} &&",
                 " ".join(["env", *unset]),
                 *assigned,
-                shlex.join(self._command()),
+                shlex.join(self.job_command(self._interpreter())),
             ]
         )
 
