@@ -21,6 +21,8 @@ from typing import Any, ClassVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shipway._first_party import DOCKER_TYPE, FIRST_PARTY_PLUGINS, KUBERNETES_TYPE, PROCESS_TYPE
+
 __all__ = [
     "DockerFlowRunner",
     "FlowRunner",
@@ -143,8 +145,8 @@ class FlowRunner(BaseModel):
 class SubprocessFlowRunner(FlowRunner):
     """Deprecated: use ``Process`` from ``shipway.infrastructure`` (``shipway-process``)."""
 
-    infrastructure_type = "process"
-    infrastructure_class = "Process"
+    infrastructure_type = PROCESS_TYPE
+    infrastructure_class = FIRST_PARTY_PLUGINS[PROCESS_TYPE].class_name
     renamed_fields = {"condaenv": "conda_env"}
 
     condaenv: str | Path | None = None
@@ -173,8 +175,8 @@ class SubprocessFlowRunner(FlowRunner):
 class DockerFlowRunner(FlowRunner):
     """Deprecated: use ``DockerContainer`` from ``shipway.infrastructure`` (``shipway-docker``)."""
 
-    infrastructure_type = "docker-container"
-    infrastructure_class = "DockerContainer"
+    infrastructure_type = DOCKER_TYPE
+    infrastructure_class = FIRST_PARTY_PLUGINS[DOCKER_TYPE].class_name
 
     image: str | None = None
     image_pull_policy: ImagePullPolicy | None = None
@@ -218,8 +220,8 @@ class KubernetesFlowRunner(FlowRunner):
     """Deprecated: use ``KubernetesJob`` from ``shipway.infrastructure``
     (``shipway-kubernetes``)."""
 
-    infrastructure_type = "kubernetes-job"
-    infrastructure_class = "KubernetesJob"
+    infrastructure_type = KUBERNETES_TYPE
+    infrastructure_class = FIRST_PARTY_PLUGINS[KUBERNETES_TYPE].class_name
 
     image: str | None = None
     namespace: str = "default"

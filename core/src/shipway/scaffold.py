@@ -58,7 +58,8 @@ def validate_type_name(name: str) -> str:
         )
     if name in FIRST_PARTY_PLUGINS:
         raise ShipwayError(
-            f"{name!r} is the type name of the first-party plugin {FIRST_PARTY_PLUGINS[name][0]}",
+            f"{name!r} is the type name of the first-party plugin "
+            f"{FIRST_PARTY_PLUGINS[name].distribution}",
             hint="Pick a name of your own: two plugins claiming one name cannot be installed "
             "together.",
         )

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
+from shipway._first_party import DOCKER_TYPE
 from shipway.cli._options import debug_option
-
-DEFAULT_IMAGE_TYPE = "docker-container"
 
 
 @click.group("image")
@@ -34,7 +33,7 @@ def image_group() -> None:
 @click.option(
     "--type",
     "type_name",
-    default=DEFAULT_IMAGE_TYPE,
+    default=DOCKER_TYPE,
     show_default=True,
     help="The infrastructure type whose plugin builds the image.",
 )
@@ -62,7 +61,7 @@ def build_command(
     if not isinstance(cls, BuildsImages):
         raise ShipwayError(
             f"infrastructure type {type_name!r} cannot build images",
-            hint=f"Use --type with a type that can, such as {DEFAULT_IMAGE_TYPE}.",
+            hint=f"Use --type with a type that can, such as {DOCKER_TYPE}.",
         )
     request = ImageBuildRequest(
         project_dir=Path(project_dir).resolve(),

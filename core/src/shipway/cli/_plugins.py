@@ -6,14 +6,6 @@ import click
 
 from shipway.cli._options import debug_option
 
-#: Short names users type for the first-party plugins (``shipway plugins install docker``).
-SHORT_NAMES = {
-    "process": "shipway-process",
-    "docker": "shipway-docker",
-    "kubernetes": "shipway-kubernetes",
-    "k8s": "shipway-kubernetes",
-}
-
 
 @click.group("plugins", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -112,11 +104,6 @@ def install_command(names: tuple[str, ...], upgrade: bool, editable: tuple[str, 
 def requirement_for(name: str) -> str:
     """What to hand pip for ``name``: a short or type name becomes the distribution
     providing it; paths, URLs and other requirements pass through unchanged."""
-    from shipway.plugins import FIRST_PARTY_PLUGINS
+    from shipway.plugins import first_party_distribution
 
-    key = name.strip().lower()
-    if key in SHORT_NAMES:
-        return SHORT_NAMES[key]
-    if key in FIRST_PARTY_PLUGINS:
-        return FIRST_PARTY_PLUGINS[key][0]
-    return name
+    return first_party_distribution(name) or name

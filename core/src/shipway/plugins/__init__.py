@@ -3,6 +3,7 @@ and ``shipway.plugins``), with one registry per process."""
 
 from __future__ import annotations
 
+from shipway._first_party import FIRST_PARTY_PLUGINS, FirstPartyPlugin, first_party_distribution
 from shipway.plugins._discovery import (
     INFRASTRUCTURE_GROUP,
     OBSERVER_GROUP,
@@ -10,7 +11,6 @@ from shipway.plugins._discovery import (
     find_plugin_sources,
 )
 from shipway.plugins._errors import (
-    FIRST_PARTY_PLUGINS,
     PluginBlockedError,
     PluginCollisionError,
     PluginError,
@@ -25,6 +25,7 @@ __all__ = [
     "FIRST_PARTY_PLUGINS",
     "INFRASTRUCTURE_GROUP",
     "OBSERVER_GROUP",
+    "FirstPartyPlugin",
     "PluginBlockedError",
     "PluginCollisionError",
     "PluginError",
@@ -37,6 +38,7 @@ __all__ = [
     "PluginStatus",
     "UnknownInfrastructureType",
     "find_plugin_sources",
+    "first_party_distribution",
     "get_registry",
     "reset_registry",
 ]

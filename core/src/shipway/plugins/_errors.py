@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from shipway._first_party import FIRST_PARTY_PLUGINS
 from shipway.errors import ShipwayError
 
 __all__ = [
-    "FIRST_PARTY_PLUGINS",
     "PluginBlockedError",
     "PluginCollisionError",
     "PluginError",
@@ -15,22 +15,14 @@ __all__ = [
     "install_hint",
 ]
 
-#: Type name -> (distribution, class name) of the plugins the shipway project ships.
-#: Only used to tell users what to install; the core never imports these packages.
-FIRST_PARTY_PLUGINS: dict[str, tuple[str, str]] = {
-    "process": ("shipway-process", "Process"),
-    "docker-container": ("shipway-docker", "DockerContainer"),
-    "kubernetes-job": ("shipway-kubernetes", "KubernetesJob"),
-}
-
 
 def install_hint(type_name: str) -> str | None:
     known = FIRST_PARTY_PLUGINS.get(type_name)
     if known is None:
         return None
     return (
-        f"'{type_name}' is provided by {known[0]}. Install it with: "
-        f"shipway plugins install {known[0]}  (or: pip install {known[0]})"
+        f"'{type_name}' is provided by {known.distribution}. Install it with: "
+        f"shipway plugins install {known.distribution}  (or: pip install {known.distribution})"
     )
 
 

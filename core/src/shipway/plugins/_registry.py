@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from shipway import hookspecs
+from shipway._first_party import FIRST_PARTY_PLUGINS
 from shipway._markers import PROJECT_NAME
 from shipway.plugins._discovery import (
     INFRASTRUCTURE_GROUP,
@@ -23,7 +24,6 @@ from shipway.plugins._discovery import (
     find_plugin_sources,
 )
 from shipway.plugins._errors import (
-    FIRST_PARTY_PLUGINS,
     PluginBlockedError,
     PluginCollisionError,
     PluginError,

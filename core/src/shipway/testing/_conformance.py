@@ -294,10 +294,8 @@ class InfrastructureConformance:
 
         finished = self._run(self._run_to_end, configured, flow_jobs.hello("hand-over"))
 
-        assert (
-            finished.result.status_code == 0
-            and "Hello, hand-over!\n" in self._stdout(finished.output)
-        ), (
+        ran_the_job = "Hello, hand-over!\n" in self._stdout(finished.output)
+        assert finished.result.status_code == 0 and ran_the_job, (
             f"an env entry named {JOB_ENV_VAR} replaced the job the run was given: the "
             "hand-over must win. Build the run's environment with "
             "self.job_environment(job), which lays the hand-over over env; "
