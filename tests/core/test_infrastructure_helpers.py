@@ -1,0 +1,66 @@
+"""The helpers the base class gives every plugin: the command, the environment with the
+job hand-over, and the labels of a run."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import LocalEcho
+
+from shipway.infrastructure import EXIT_STATUS_FILE_VAR, JOB_ENV_VAR, Job, run_labels
+
+JOB = Job(entrypoint="flows/hello.py:hello", flow_run_id="run-1", deployment_name="nightly")
+
+
+@pytest.mark.parametrize(
+    ("interpreter", "expected"),
+    [
+        ("python3.12", ["python3.12", "-m", "shipway.engine"]),
+        (("/venv/bin/python",), ["/venv/bin/python", "-m", "shipway.engine"]),
+        (
+            ["conda", "run", "-n", "etl", "python"],
+            ["conda", "run", "-n", "etl", "python", "-m", "shipway.engine"],
+        ),
+    ],
+)
+def test_job_command_takes_an_interpreter_or_a_command_line_ending_in_one(
+    interpreter: str | list[str] | tuple[str, ...], expected: list[str]
+) -> None:
+    assert LocalEcho().job_command(interpreter) == expected
+
+
+def test_the_command_field_replaces_the_whole_command() -> None:
+    assert LocalEcho(command=["run-it"]).job_command(["conda", "run", "python"]) == ["run-it"]
+
+
+@pytest.mark.parametrize("users_value", ["not the job", None])
+def test_the_job_handover_wins_over_an_env_entry_of_the_same_name(
+    users_value: str | None,
+) -> None:
+    infrastructure = LocalEcho(
+        env={JOB_ENV_VAR: users_value, "PYTHONUNBUFFERED": "0", "REGION": "eu", "GONE": None}
+    )
+
+    env = infrastructure.job_environment(JOB)
+
+    assert env[JOB_ENV_VAR] == JOB.to_json()
+    assert env["PYTHONUNBUFFERED"] == "1"
+    assert env["REGION"] == "eu"
+    assert "GONE" in env and env["GONE"] is None  # "unset it" is passed on
+
+
+def test_run_labels_name_the_flow_run_the_flow_and_the_deployment() -> None:
+    assert run_labels(JOB, "io.shipway.") == {
+        "io.shipway.flow-run-id": "run-1",
+        "io.shipway.flow": "hello",
+        "io.shipway.deployment": "nightly",
+    }
+    assert run_labels(JOB.replace(deployment_name=None), "shipway.io/") == {
+        "shipway.io/flow-run-id": "run-1",
+        "shipway.io/flow": "hello",
+    }
+
+
+def test_the_exit_status_file_variable_is_the_one_the_engine_reads() -> None:
+    import shipway.engine
+
+    assert EXIT_STATUS_FILE_VAR == shipway.engine.EXIT_STATUS_FILE_VAR == "SHIPWAY_EXIT_STATUS_FILE"
