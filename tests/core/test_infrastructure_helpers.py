@@ -3,12 +3,39 @@ job hand-over, and the labels of a run."""
 
 from __future__ import annotations
 
-import pytest
-from conftest import LocalEcho
+from typing import Literal
 
-from shipway.infrastructure import EXIT_STATUS_FILE_VAR, JOB_ENV_VAR, Job, run_labels
+import anyio
+import pytest
+from anyio.abc import TaskStatus
+
+from shipway.infrastructure import (
+    EXIT_STATUS_FILE_VAR,
+    JOB_ENV_VAR,
+    Infrastructure,
+    InfrastructureResult,
+    Job,
+    run_labels,
+)
 
 JOB = Job(entrypoint="flows/hello.py:hello", flow_run_id="run-1", deployment_name="nightly")
+
+
+class Helpers(Infrastructure):
+    """Only the helpers are exercised here; running is the conformance suite's business."""
+
+    type: Literal["test-helpers"] = "test-helpers"
+
+    async def run(
+        self, job: Job, task_status: TaskStatus[str] = anyio.TASK_STATUS_IGNORED
+    ) -> InfrastructureResult:
+        raise NotImplementedError
+
+    async def kill(self, identifier: str, grace_seconds: int = 30) -> None:
+        raise NotImplementedError
+
+    def preview(self, job: Job | None = None) -> str:
+        return " ".join(self.job_command())
 
 
 @pytest.mark.parametrize(
@@ -25,18 +52,18 @@ JOB = Job(entrypoint="flows/hello.py:hello", flow_run_id="run-1", deployment_nam
 def test_job_command_takes_an_interpreter_or_a_command_line_ending_in_one(
     interpreter: str | list[str] | tuple[str, ...], expected: list[str]
 ) -> None:
-    assert LocalEcho().job_command(interpreter) == expected
+    assert Helpers().job_command(interpreter) == expected
 
 
 def test_the_command_field_replaces_the_whole_command() -> None:
-    assert LocalEcho(command=["run-it"]).job_command(["conda", "run", "python"]) == ["run-it"]
+    assert Helpers(command=["run-it"]).job_command(["conda", "run", "python"]) == ["run-it"]
 
 
 @pytest.mark.parametrize("users_value", ["not the job", None])
 def test_the_job_handover_wins_over_an_env_entry_of_the_same_name(
     users_value: str | None,
 ) -> None:
-    infrastructure = LocalEcho(
+    infrastructure = Helpers(
         env={JOB_ENV_VAR: users_value, "PYTHONUNBUFFERED": "0", "REGION": "eu", "GONE": None}
     )
 
