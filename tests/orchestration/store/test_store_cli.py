@@ -208,7 +208,7 @@ def paris_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.mark.usefixtures("paris_time")
 def test_at_takes_a_time_of_day_in_local_time() -> None:
-    from shipway.cli._store_common import parse_when
+    from shipway.cli._times import parse_when
 
     utc = timezone.utc
     two_pm = datetime(2026, 5, 1, 12, 0, tzinfo=utc)  # 14:00 in Paris (summer time)
@@ -220,7 +220,7 @@ def test_at_takes_a_time_of_day_in_local_time() -> None:
 
 
 def test_durations_read_well_from_milliseconds_to_hours() -> None:
-    from shipway.cli._store_common import duration
+    from shipway.cli._times import duration
 
     start = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
     assert duration(None, None) == "-"

@@ -10,17 +10,15 @@ import click
 from shipway._version import __version__
 from shipway.cli._agent import agent_group
 from shipway.cli._deployment import deployment_group
+from shipway.cli._flow_run import flow_run_group
 from shipway.cli._image import image_group
 from shipway.cli._infra import infra_group
 from shipway.cli._migrate import migrate_command
 from shipway.cli._options import debug_option, state
-from shipway.cli._plugin_new import plugin_group
+from shipway.cli._plugin import plugin_group
 from shipway.cli._plugins import plugins_command
 from shipway.cli._run import run_command
-from shipway.cli._store_deployment import apply_command as deployment_apply_command
-from shipway.cli._store_deployment import run_command as deployment_run_command
-from shipway.cli._store_flow_run import flow_run_group
-from shipway.cli._store_work_queue import work_queue_group
+from shipway.cli._work_queue import work_queue_group
 
 __all__ = ["cli", "main"]
 
@@ -35,8 +33,6 @@ def cli() -> None:
 
 cli.add_command(run_command)
 cli.add_command(deployment_group)
-deployment_group.add_command(deployment_apply_command)
-deployment_group.add_command(deployment_run_command)
 cli.add_command(flow_run_group)
 cli.add_command(work_queue_group)
 cli.add_command(infra_group)

@@ -142,8 +142,9 @@ def ls_command(show_all: bool, as_json: bool) -> None:
     import json
     from datetime import datetime, timedelta, timezone
 
-    from shipway.cli._console import table
-    from shipway.cli._store_common import open_cli_store, when
+    from shipway.cli._store_access import open_cli_store
+    from shipway.cli._table import table
+    from shipway.cli._times import when
 
     now = datetime.now(timezone.utc)
     since = None if show_all else now - timedelta(seconds=_FORGOTTEN_AFTER_SECONDS)

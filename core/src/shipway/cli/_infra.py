@@ -49,7 +49,7 @@ def schema_command(type_name: str, as_json: bool) -> None:
     """Show the fields infrastructure TYPE accepts (a table, or its JSON schema)."""
     import json
 
-    from shipway.cli._console import table
+    from shipway.cli._table import table
     from shipway.infrastructure import Infrastructure
     from shipway.plugins import get_registry
 

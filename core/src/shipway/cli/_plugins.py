@@ -20,7 +20,7 @@ def plugins_command(ctx: click.Context, as_json: bool) -> None:
 
     if ctx.invoked_subcommand is not None:
         return
-    from shipway.cli._console import table
+    from shipway.cli._table import table
     from shipway.plugins import get_registry
 
     infos = get_registry().list_plugins()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from shipway.cli._options import debug_option
+from shipway.errors import ShipwayError
+
+if TYPE_CHECKING:
+    from shipway.states import StateType
 
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
@@ -37,8 +41,9 @@ def ls_command(deployment: str | None, states: tuple[str, ...], limit: int, as_j
     """List flow runs, newest first."""
     import json
 
-    from shipway.cli._console import table
-    from shipway.cli._store_common import duration, open_cli_store, parse_states, short_id, when
+    from shipway.cli._store_access import open_cli_store
+    from shipway.cli._table import table
+    from shipway.cli._times import duration, short_id, when
 
     wanted = parse_states(states)
     with open_cli_store() as store:
@@ -81,8 +86,9 @@ def inspect_command(run_id: str, as_json: bool) -> None:
 
     import yaml
 
-    from shipway.cli._console import table
-    from shipway.cli._store_common import open_cli_store, when
+    from shipway.cli._store_access import open_cli_store
+    from shipway.cli._table import table
+    from shipway.cli._times import when
 
     with open_cli_store() as store:
         run = store.get_flow_run(run_id)
@@ -134,7 +140,8 @@ def logs_command(run_id: str, follow: bool) -> None:
     The stdout and stderr of flow run ID, as the flow wrote them."""
     import sys
 
-    from shipway.cli._store_common import follow_run, open_cli_store, report_final
+    from shipway.cli._follow import follow_run, report_final
+    from shipway.cli._store_access import open_cli_store
 
     with open_cli_store() as store:
         run = store.get_flow_run(run_id)
@@ -160,7 +167,7 @@ def cancel_command(run_id: str) -> None:
 
     At once if it has not started; otherwise its agent stops it on its infrastructure."""
     from shipway.cli._console import status
-    from shipway.cli._store_common import open_cli_store
+    from shipway.cli._store_access import open_cli_store
     from shipway.states import StateType
 
     with open_cli_store() as store:
@@ -173,6 +180,24 @@ def cancel_command(run_id: str) -> None:
             f"(`shipway flow-run inspect {run.id[:8]}` shows when it is Cancelled).",
             fg="yellow",
         )
+
+
+def parse_states(values: tuple[str, ...]) -> list[StateType]:
+    """``--state running`` (any case; repeatable or comma-separated)."""
+    from shipway.states import StateType
+
+    by_name = {s.value.lower(): s for s in StateType}
+    states = []
+    for value in values:
+        for part in value.split(","):
+            name = part.strip().lower()
+            if name not in by_name:
+                raise ShipwayError(
+                    f"--state {part.strip()!r} is not a state",
+                    hint=f"States: {', '.join(s.value for s in StateType)}.",
+                )
+            states.append(by_name[name])
+    return states
 
 
 def _agent_label(agent_id: str | None, names: dict[str, str]) -> str | None:

@@ -23,8 +23,8 @@ def ls_command(as_json: bool) -> None:
     import dataclasses
     import json
 
-    from shipway.cli._console import table
-    from shipway.cli._store_common import open_cli_store
+    from shipway.cli._store_access import open_cli_store
+    from shipway.cli._table import table
 
     with open_cli_store() as store:
         queues = store.list_work_queues()
@@ -58,7 +58,7 @@ def set_limit_command(name: str, limit: str) -> None:
     At most N runs of work queue NAME across all agents; none removes the limit and 0
     pauses the queue."""
     from shipway.cli._console import status
-    from shipway.cli._store_common import open_cli_store
+    from shipway.cli._store_access import open_cli_store
     from shipway.errors import ShipwayError
 
     value: int | None

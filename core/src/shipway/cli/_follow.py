@@ -1,0 +1,111 @@
+"""Following a run from the store: its states and logs as they come, and how it ended."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import click
+
+from shipway.cli._store_access import retry_unavailable
+
+if TYPE_CHECKING:
+    from shipway.store import FlowRunRecord, Store
+
+EXIT_CANCELLED = 130
+STATE_COLOURS = {
+    "Scheduled": "cyan",
+    "Pending": "cyan",
+    "Running": "blue",
+    "Completed": "green",
+    "Failed": "red",
+    "Crashed": "red",
+    "Cancelling": "yellow",
+    "Cancelled": "yellow",
+}
+
+
+def follow_run(
+    store: Store,
+    run_id: str,
+    *,
+    show_logs: bool = True,
+    show_states: bool = True,
+    after: int = 0,
+    poll: float = 0.5,
+) -> FlowRunRecord:
+    """Print the run's new log lines (stdout/stderr as the flow wrote them) and state
+    changes, in the order they happened, until it reaches a final state; return the
+    final record."""
+    from shipway.cli._console import status
+
+    states_seen = 0
+    while True:
+        record = retry_unavailable(lambda: store.get_flow_run(run_id), poll=poll)
+        # (timestamp, states before lines at the same instant, what to print)
+        news: list[tuple[datetime, int, Callable[[], None]]] = []
+        if show_states:
+            history = retry_unavailable(
+                functools.partial(store.state_history, record.id), poll=poll
+            )
+            for step in history[states_seen:]:
+                if step.type.is_final:
+                    continue  # the caller reports the end
+                detail = f" as {step.identifier}" if step.identifier else ""
+                message = f": {step.message}" if step.message else ""
+                attempt = f" (attempt {step.attempt})" if step.attempt > 1 else ""
+                text = f"Flow run {record.id} {step.type.value}{attempt}{detail}{message}"
+                colour = STATE_COLOURS.get(step.type.value)
+                news.append(
+                    (step.timestamp, 0, functools.partial(status, text, fg=colour, dim=True))
+                )
+            states_seen = len(history)
+        if show_logs:
+            while True:
+                lines = retry_unavailable(
+                    functools.partial(store.read_logs, record.id, after=after), poll=poll
+                )
+                for line in lines:
+                    after = line.seq
+                    show: Callable[[], None]
+                    if line.stream == "shipway":
+                        show = functools.partial(status, line.text, dim=True)
+                    else:
+                        show = functools.partial(click.echo, line.text, err=line.stream == "stderr")
+                    news.append((line.timestamp, 1, show))
+                if len(lines) < 1000:
+                    break
+        # Stable: lines of one stream keep their order whatever their timestamps.
+        for _, _, show in sorted(news, key=lambda item: (item[0], item[1])):
+            show()
+        if record.state.is_final:
+            return record
+        time.sleep(poll)
+
+
+def final_exit_status(record: FlowRunRecord) -> int:
+    """The shell exit status of a finished run, as `shipway run` gives it: 0 Completed,
+    the flow's status when it failed or crashed (signals as 128+N), 130 Cancelled."""
+    from shipway.cli._run import exit_status_for
+    from shipway.states import StateType
+
+    if record.state is StateType.COMPLETED:
+        return 0
+    if record.state is StateType.CANCELLED:
+        return EXIT_CANCELLED
+    code = exit_status_for(record.exit_code) if record.exit_code else 0
+    return code or 1
+
+
+def report_final(record: FlowRunRecord) -> None:
+    from shipway.cli._console import status
+    from shipway.states import StateType
+
+    detail = "" if record.state is StateType.COMPLETED else f": {record.state_message}"
+    status(
+        f"Flow run {record.id} {record.state.value}{detail}",
+        fg=STATE_COLOURS.get(record.state.value),
+    )
