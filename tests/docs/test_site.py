@@ -144,8 +144,10 @@ def test_configuration_reference_has_every_installed_infrastructure_type(site: P
 def _commands(command: click.Command, path: str = "shipway") -> Iterator[tuple[str, click.Command]]:
     yield path, command
     if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
-            if not sub.hidden:
+        ctx = click.Context(command, info_name=path)
+        for name in command.list_commands(ctx):  # a lazy group loads its commands here
+            sub = command.get_command(ctx, name)
+            if sub is not None and not sub.hidden:
                 yield from _commands(sub, f"{path} {name}")
 
 

@@ -1,5 +1,9 @@
-"""The ``shipway`` command line. Commands import their heavy dependencies when they
-run, so ``shipway --help`` stays fast."""
+"""The ``shipway`` command line.
+
+One module per command group (``_run``, ``_deployment``, ``_flow_run``...), each importing
+what it needs at its top; the group below imports a command's module only when that
+command runs, so ``shipway --help`` loads click and nothing else.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +12,65 @@ import sys
 import click
 
 from shipway._version import __version__
-from shipway.cli._agent import agent_group
-from shipway.cli._deployment import deployment_group
-from shipway.cli._flow_run import flow_run_group
-from shipway.cli._image import image_group
-from shipway.cli._infra import infra_group
-from shipway.cli._migrate import migrate_command
+from shipway.cli._console import error
+from shipway.cli._lazy import LazyCommand, LazyGroup
 from shipway.cli._options import debug_option, state
-from shipway.cli._plugin import plugin_group
-from shipway.cli._plugins import plugins_command
-from shipway.cli._run import run_command
-from shipway.cli._work_queue import work_queue_group
+from shipway.errors import ShipwayError
 
 __all__ = ["cli", "main"]
 
+#: Every command: where it is defined, and the first sentence of its help.
+_COMMANDS = {
+    "agent": LazyCommand(
+        "shipway.cli._agent:agent_group",
+        "Start agents, which run due flow runs on their infrastructure, and list them.",
+    ),
+    "deployment": LazyCommand(
+        "shipway.cli._deployment:deployment_group",
+        "Register, list, inspect and run deployments.",
+    ),
+    "flow-run": LazyCommand(
+        "shipway.cli._flow_run:flow_run_group",
+        "List, inspect, follow and cancel flow runs.",
+    ),
+    "image": LazyCommand(
+        "shipway.cli._image:image_group",
+        "Build images that run this project's flows.",
+    ),
+    "infra": LazyCommand(
+        "shipway.cli._infra:infra_group",
+        "Preview what a deployment would run, and show infrastructure fields.",
+    ),
+    "migrate": LazyCommand(
+        "shipway.cli._migrate:migrate_command",
+        "Rewrite PATHS (Python files, or directories searched for them) from flow runners "
+        "to infrastructure: imports, class names, flow_runner= to infrastructure=, and "
+        "renamed fields such as condaenv to conda_env.",
+    ),
+    "plugin": LazyCommand(
+        "shipway.cli._plugin:plugin_group",
+        "Develop shipway plugins.",
+    ),
+    "plugins": LazyCommand(
+        "shipway.cli._plugins:plugins_command",
+        "List every discovered plugin: type name, distribution, version, module, status.",
+    ),
+    "run": LazyCommand(
+        "shipway.cli._run:run_command",
+        "Run deployment NAME now on its infrastructure and stream its output.",
+    ),
+    "work-queue": LazyCommand(
+        "shipway.cli._work_queue:work_queue_group",
+        "List work queues and set their limits.",
+    ),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, "-V", "--version", prog_name="shipway")
 @debug_option
 def cli() -> None:
@@ -31,20 +78,8 @@ def cli() -> None:
     _configure_logging()  # here, not in main(): `--help` never needs it
 
 
-cli.add_command(run_command)
-cli.add_command(deployment_group)
-cli.add_command(flow_run_group)
-cli.add_command(work_queue_group)
-cli.add_command(infra_group)
-cli.add_command(plugins_command)
-cli.add_command(plugin_group)
-cli.add_command(image_group)
-cli.add_command(migrate_command)
-cli.add_command(agent_group)
-
-
 def _configure_logging() -> None:
-    import logging
+    import logging  # this module loads for every command, `--help` included
 
     logger = logging.getLogger("shipway")
     logger.setLevel(logging.DEBUG if state.debug else logging.WARNING)
@@ -56,8 +91,6 @@ def _configure_logging() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: user mistakes become one message and a non-zero exit."""
-    from shipway.cli._console import error
-
     try:
         cli.main(args=argv, prog_name="shipway", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -69,10 +102,8 @@ def main(argv: list[str] | None = None) -> None:
         error("aborted")
         sys.exit(130)
     except Exception as exc:
-        from shipway.errors import ShipwayError
-
         if state.debug:
-            import traceback
+            import traceback  # only when something failed
 
             traceback.print_exc()
         if isinstance(exc, ShipwayError):

@@ -1,18 +1,23 @@
-"""``shipway agent start``: run due flow runs from the store until stopped."""
+"""``shipway agent start|ls``: run due flow runs from the store until stopped, and list
+the agents."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+import os
+import socket
+import time
+from datetime import datetime, timedelta, timezone
 
+import anyio
 import click
 
+from shipway.agent import Agent, AgentSettings, RunEvent
+from shipway.cli._console import status
 from shipway.cli._options import debug_option
-
-if TYPE_CHECKING:  # both import SQLAlchemy: only when the command runs
-    from datetime import datetime
-
-    from shipway.agent import RunEvent
-    from shipway.store import Store
+from shipway.cli._store_access import open_cli_store
+from shipway.cli._table import table
+from shipway.cli._times import when
 
 # `agent ls` leaves out agents silent for longer than this (killed without a chance to
 # deregister) unless asked for all of them.
@@ -98,14 +103,6 @@ def start_command(
     Stops on SIGINT/SIGTERM after its running runs have finished; a second signal
     cancels them. With --run-once it exits once every run due at start has ended.
     """
-    import os
-    import socket
-    from datetime import timedelta
-
-    import anyio
-
-    from shipway.agent import Agent, AgentSettings
-
     settings = AgentSettings(
         name=name or f"{socket.gethostname()}-{os.getpid()}",
         queues=tuple(queues),
@@ -116,7 +113,7 @@ def start_command(
         kill_grace_seconds=grace_seconds,
         orphan_timeout=timedelta(seconds=orphan_timeout),
     )
-    store = _open_store(retry=not run_once)
+    store = open_cli_store(wait=not run_once)
     try:
         agent = Agent(store, settings, on_event=_show_event, on_notice=_show_notice)
         anyio.run(agent.run)
@@ -139,13 +136,6 @@ def ls_command(show_all: bool, as_json: bool) -> None:
 
     With each: its queues and limit, when it last sent a heartbeat, and how many runs it
     holds (Pending, Running or Cancelling)."""
-    import json
-    from datetime import datetime, timedelta, timezone
-
-    from shipway.cli._store_access import open_cli_store
-    from shipway.cli._table import table
-    from shipway.cli._times import when
-
     now = datetime.now(timezone.utc)
     since = None if show_all else now - timedelta(seconds=_FORGOTTEN_AFTER_SECONDS)
     with open_cli_store() as store:
@@ -199,25 +189,6 @@ def _ago(moment: datetime, now: datetime) -> str:
     return f"{seconds // 3600}h ago"
 
 
-def _open_store(*, retry: bool) -> Store:
-    """The store; a long-running agent waits for an unreachable database to come up."""
-    import time
-
-    from shipway.cli._console import status
-    from shipway.store import StoreUnavailable, open_store
-
-    delay = 0.5
-    while True:
-        try:
-            return open_store()
-        except StoreUnavailable as exc:
-            if not retry:
-                raise
-            status(f"the store is unreachable ({exc}); retrying in {delay:g} s", fg="yellow")
-            time.sleep(delay)
-            delay = min(delay * 2, 10.0)
-
-
 _COLOURS = {
     "Completed": "green",
     "Failed": "red",
@@ -228,10 +199,6 @@ _COLOURS = {
 
 
 def _show_event(event: RunEvent) -> None:
-    import time
-
-    from shipway.cli._console import status
-
     detail = event.message or event.identifier or ""
     status(
         f"{time.strftime('%H:%M:%S')} {event.run_id[:8]} {event.deployment} "
@@ -241,6 +208,5 @@ def _show_event(event: RunEvent) -> None:
 
 
 def _show_notice(message: str) -> None:
-    from shipway.cli._console import status
 
     status(message, dim=True)

@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import click
+import yaml
 
+from shipway.cli._console import status
+from shipway.cli._follow import final_exit_status, follow_run, report_final
 from shipway.cli._options import debug_option, file_option, parse_parameters, run_input_options
+from shipway.cli._store_access import open_cli_store
+from shipway.cli._table import table
+from shipway.cli._times import parse_when, when
+from shipway.deployments import (
+    deployment_spec,
+    load_deployment_file,
+    parse_override_args,
+    resolve_infrastructure,
+    resolve_run,
+)
+from shipway.errors import ConfigError
+from shipway.infrastructure import mask_secrets
+from shipway.plugins import PluginError
+from shipway.schedules import Schedule, describe_schedule
 
-if TYPE_CHECKING:
-    from shipway.schedules import Schedule
+if TYPE_CHECKING:  # the store loads SQLAlchemy: see _store_access
     from shipway.store import Store
 
 
@@ -29,11 +47,6 @@ def ls_command(file: str | None, as_json: bool) -> None:
     """List deployments: the store's, or a file's (-f).
 
     Without -f, the deployments registered with `shipway deployment apply`."""
-    import json
-
-    from shipway.cli._table import table
-    from shipway.deployments import load_deployment_file
-
     if file is None:
         list_stored_deployments(as_json)
         return
@@ -71,13 +84,6 @@ def ls_command(file: str | None, as_json: bool) -> None:
 @debug_option
 def inspect_command(name: str, file: str | None, as_json: bool) -> None:
     """Show deployment NAME with its resolved infrastructure (secrets masked)."""
-    import json
-
-    import yaml
-
-    from shipway.deployments import load_deployment_file, resolve_infrastructure
-    from shipway.infrastructure import mask_secrets
-
     source = load_deployment_file(file)
     deployment = source.get(name)
     infrastructure = resolve_infrastructure(deployment, source)
@@ -117,11 +123,6 @@ def apply_command(names: tuple[str, ...], file: str | None) -> None:
 
     All the deployments of the file, or NAMES; prints created, updated or unchanged for
     each. Infrastructure is resolved and validated first."""
-    from shipway.cli._console import status
-    from shipway.cli._store_access import open_cli_store
-    from shipway.deployments import deployment_spec, load_deployment_file
-    from shipway.errors import ConfigError
-
     source = load_deployment_file(file)
     chosen = [source.get(name) for name in names] or list(source.deployments.values())
     if not chosen:
@@ -142,12 +143,6 @@ def apply_command(names: tuple[str, ...], file: str | None) -> None:
 
 def list_stored_deployments(as_json: bool) -> None:
     """``shipway deployment ls`` without a file: the deployments registered in the store."""
-    import json
-
-    from shipway.cli._store_access import open_cli_store
-    from shipway.cli._table import table
-    from shipway.cli._times import when
-
     with open_cli_store() as store:
         records = store.list_deployments()
         url = store.url
@@ -192,8 +187,6 @@ def list_stored_deployments(as_json: bool) -> None:
 
 
 def _describe_schedule(schedule: Schedule | None) -> str | None:
-    from shipway.schedules import describe_schedule
-
     return describe_schedule(schedule) if schedule is not None else None
 
 
@@ -202,8 +195,6 @@ _LIVE_AGENT_SECONDS = 120
 
 
 def _queue_has_an_agent(store: Store, queue: str) -> bool:
-    from datetime import datetime, timedelta, timezone
-
     since = datetime.now(timezone.utc) - timedelta(seconds=_LIVE_AGENT_SECONDS)
     return any(
         not agent.queues or queue in agent.queues for agent in store.list_agents(alive_since=since)
@@ -240,13 +231,6 @@ def run_command(
     follows it and exits as `shipway run` does: 0 Completed, the flow's status when it
     failed or crashed, 130 Cancelled.
     """
-    from shipway.cli._console import status
-    from shipway.cli._follow import final_exit_status, follow_run, report_final
-    from shipway.cli._store_access import open_cli_store
-    from shipway.cli._times import parse_when
-    from shipway.deployments import parse_override_args, resolve_run
-    from shipway.plugins import PluginError
-
     parameters = parse_parameters(params, params_json)
     override_values = parse_override_args(overrides)
     scheduled_time = parse_when(at) if at else None

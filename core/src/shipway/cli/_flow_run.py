@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import json
+import sys
+from typing import Any
 
 import click
+import yaml
 
+from shipway.cli._console import status
+from shipway.cli._follow import follow_run, report_final
 from shipway.cli._options import debug_option
+from shipway.cli._store_access import open_cli_store
+from shipway.cli._table import table
+from shipway.cli._times import duration, short_id, when
 from shipway.errors import ShipwayError
-
-if TYPE_CHECKING:
-    from shipway.states import StateType
+from shipway.infrastructure import mask_secrets
+from shipway.states import StateType
 
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
@@ -39,12 +46,6 @@ def flow_run_group() -> None:
 @debug_option
 def ls_command(deployment: str | None, states: tuple[str, ...], limit: int, as_json: bool) -> None:
     """List flow runs, newest first."""
-    import json
-
-    from shipway.cli._store_access import open_cli_store
-    from shipway.cli._table import table
-    from shipway.cli._times import duration, short_id, when
-
     wanted = parse_states(states)
     with open_cli_store() as store:
         if deployment is not None:
@@ -82,14 +83,6 @@ def inspect_command(run_id: str, as_json: bool) -> None:
 
     ID is the run's id or a unique prefix of it. Shows where it ran, its parameters and
     infrastructure (secrets masked)."""
-    import json
-
-    import yaml
-
-    from shipway.cli._store_access import open_cli_store
-    from shipway.cli._table import table
-    from shipway.cli._times import when
-
     with open_cli_store() as store:
         run = store.get_flow_run(run_id)
         history = store.state_history(run.id)
@@ -138,11 +131,6 @@ def logs_command(run_id: str, follow: bool) -> None:
     """Print a flow run's output.
 
     The stdout and stderr of flow run ID, as the flow wrote them."""
-    import sys
-
-    from shipway.cli._follow import follow_run, report_final
-    from shipway.cli._store_access import open_cli_store
-
     with open_cli_store() as store:
         run = store.get_flow_run(run_id)
         if not follow:
@@ -166,10 +154,6 @@ def cancel_command(run_id: str) -> None:
     """Cancel a flow run.
 
     At once if it has not started; otherwise its agent stops it on its infrastructure."""
-    from shipway.cli._console import status
-    from shipway.cli._store_access import open_cli_store
-    from shipway.states import StateType
-
     with open_cli_store() as store:
         run = store.request_cancellation(run_id)
     if run.state is StateType.CANCELLED:
@@ -184,8 +168,6 @@ def cancel_command(run_id: str) -> None:
 
 def parse_states(values: tuple[str, ...]) -> list[StateType]:
     """``--state running`` (any case; repeatable or comma-separated)."""
-    from shipway.states import StateType
-
     by_name = {s.value.lower(): s for s in StateType}
     states = []
     for value in values:
@@ -208,8 +190,6 @@ def _agent_label(agent_id: str | None, names: dict[str, str]) -> str | None:
 
 
 def _run_json(run: Any, *, masked: bool = False) -> dict[str, Any]:
-    from shipway.infrastructure import mask_secrets
-
     infrastructure = dict(run.infrastructure)
     overrides = dict(run.overrides)
     if masked:

@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from shipway.cli._console import status
+from shipway.cli._run import exit_status_for
 from shipway.cli._store_access import retry_unavailable
+from shipway.states import StateType
 
 if TYPE_CHECKING:
     from shipway.store import FlowRunRecord, Store
@@ -40,8 +43,6 @@ def follow_run(
     """Print the run's new log lines (stdout/stderr as the flow wrote them) and state
     changes, in the order they happened, until it reaches a final state; return the
     final record."""
-    from shipway.cli._console import status
-
     states_seen = 0
     while True:
         record = retry_unavailable(lambda: store.get_flow_run(run_id), poll=poll)
@@ -89,9 +90,6 @@ def follow_run(
 def final_exit_status(record: FlowRunRecord) -> int:
     """The shell exit status of a finished run, as `shipway run` gives it: 0 Completed,
     the flow's status when it failed or crashed (signals as 128+N), 130 Cancelled."""
-    from shipway.cli._run import exit_status_for
-    from shipway.states import StateType
-
     if record.state is StateType.COMPLETED:
         return 0
     if record.state is StateType.CANCELLED:
@@ -101,9 +99,6 @@ def final_exit_status(record: FlowRunRecord) -> int:
 
 
 def report_final(record: FlowRunRecord) -> None:
-    from shipway.cli._console import status
-    from shipway.states import StateType
-
     detail = "" if record.state is StateType.COMPLETED else f": {record.state_message}"
     status(
         f"Flow run {record.id} {record.state.value}{detail}",

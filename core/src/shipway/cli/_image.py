@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from shipway._first_party import DOCKER_TYPE
+from shipway.cli._console import status
 from shipway.cli._options import debug_option
+from shipway.errors import ShipwayError
+from shipway.infrastructure import BuildsImages, ImageBuildRequest
+from shipway.plugins import get_registry
 
 
 @click.group("image")
@@ -50,13 +56,6 @@ def build_command(
     Everything is installed from wheels built on this machine: the build itself
     needs no network.
     """
-    from pathlib import Path
-
-    from shipway.cli._console import status
-    from shipway.errors import ShipwayError
-    from shipway.infrastructure import BuildsImages, ImageBuildRequest
-    from shipway.plugins import get_registry
-
     cls = get_registry().resolve(type_name)
     if not isinstance(cls, BuildsImages):
         raise ShipwayError(

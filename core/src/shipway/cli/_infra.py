@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
 
 from shipway.cli._options import debug_option, file_option, parse_parameters, run_input_options
+from shipway.cli._table import table
+from shipway.deployments import load_deployment_file, parse_override_args
+from shipway.infrastructure import Infrastructure
+from shipway.plugins import get_registry
+from shipway.runner import prepare_run
 
 
 @click.group("infra")
@@ -28,9 +34,6 @@ def preview_command(
     overrides: tuple[str, ...],
 ) -> None:
     """Print what running deployment NAME would start (secrets masked); starts nothing."""
-    from shipway.deployments import load_deployment_file, parse_override_args
-    from shipway.runner import prepare_run
-
     prepared = prepare_run(
         load_deployment_file(file),
         name,
@@ -47,12 +50,6 @@ def preview_command(
 @debug_option
 def schema_command(type_name: str, as_json: bool) -> None:
     """Show the fields infrastructure TYPE accepts (a table, or its JSON schema)."""
-    import json
-
-    from shipway.cli._table import table
-    from shipway.infrastructure import Infrastructure
-    from shipway.plugins import get_registry
-
     cls = get_registry().resolve(type_name)
     schema = cls.model_json_schema()
     if as_json:
@@ -79,14 +76,10 @@ def schema_command(type_name: str, as_json: bool) -> None:
 
 
 def _default_text(value: Any) -> str:
-    import json
-
     return json.dumps(value) if not isinstance(value, str) else value
 
 
 def _type_text(prop: dict[str, Any]) -> str:
-    import json
-
     if "const" in prop:
         return json.dumps(prop["const"])
     if "anyOf" in prop:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import click
 
+from shipway.cli._console import error, status
 from shipway.cli._options import debug_option
-
-if TYPE_CHECKING:
-    from shipway.migrate import Status
+from shipway.migrate import Status, migrate_paths, require_libcst
 
 EXIT_WOULD_CHANGE = 1
 EXIT_ERRORS = 2
@@ -41,11 +40,6 @@ def migrate_command(paths: tuple[str, ...], check: bool, show_diff: bool) -> Non
     could not be migrated (not Python, unreadable, a syntax error); the other paths
     are still processed.
     """
-    from pathlib import Path
-
-    from shipway.cli._console import error, status
-    from shipway.migrate import Status, migrate_paths, require_libcst
-
     require_libcst()
     counts = dict.fromkeys(Status, 0)
     for outcome in migrate_paths([Path(p) for p in paths], write=not check):
@@ -77,8 +71,6 @@ def _print_diff(diff: str) -> None:
 
 
 def _summary(counts: dict[Status, int], check: bool) -> str:
-    from shipway.migrate import Status
-
     changed = counts[Status.CHANGED]
     parts = [
         f"{changed} {'would be rewritten' if check else 'rewritten'}",

@@ -8,8 +8,10 @@ from typing import Any, TypeVar
 import click
 
 from shipway.environment import DEBUG_VAR, flag_is_set
+from shipway.errors import ParameterError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
 
 class _State:
     debug: bool = flag_is_set(DEBUG_VAR)
@@ -71,9 +73,7 @@ def run_input_options(fn: F) -> F:
 
 def parse_parameters(params: tuple[str, ...], params_json: str | None) -> dict[str, Any]:
     """``--params`` JSON first, then each ``-p`` on top of it."""
-    import json
-
-    from shipway.errors import ParameterError
+    import json  # not at the top: every command loads this module, `--help` too
 
     parameters: dict[str, Any] = {}
     if params_json:

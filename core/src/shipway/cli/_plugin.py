@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from shipway.cli._console import status
 from shipway.cli._options import debug_option
+from shipway.scaffold import generate_plugin
 
 
 @click.group("plugin")
@@ -32,11 +36,6 @@ def new_command(name: str, parent: str) -> None:
     replace with your platform's calls), tests using shipway's conformance suite that
     pass right away, and a README.
     """
-    from pathlib import Path
-
-    from shipway.cli._console import status
-    from shipway.scaffold import generate_plugin
-
     target, names = generate_plugin(name, Path(parent))
     status(
         f"Created {names.distribution} in {target}: type {names.type_name!r}, "

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import shlex
+import subprocess
+import sys
+
 import click
 
+from shipway.cli._console import status
 from shipway.cli._options import debug_option
+from shipway.cli._table import table
+from shipway.errors import ShipwayError
+from shipway.plugins import (
+    INFRASTRUCTURE_GROUP,
+    find_plugin_sources,
+    first_party_distribution,
+    get_registry,
+)
 
 
 @click.group("plugins", invoke_without_command=True)
@@ -16,13 +31,8 @@ def plugins_command(ctx: click.Context, as_json: bool) -> None:
 
     `shipway plugins install NAME` installs one.
     """
-    import json
-
     if ctx.invoked_subcommand is not None:
         return
-    from shipway.cli._table import table
-    from shipway.plugins import get_registry
-
     infos = get_registry().list_plugins()
     if as_json:
         click.echo(json.dumps([info.to_dict() for info in infos], indent=2))
@@ -59,15 +69,6 @@ def install_command(names: tuple[str, ...], upgrade: bool, editable: tuple[str, 
     (docker-container), a distribution name with an optional version
     (shipway-acme>=1.2), or a path to a plugin project or wheel.
     """
-    import importlib.util
-    import shlex
-    import subprocess
-    import sys
-
-    from shipway.cli._console import status
-    from shipway.errors import ShipwayError
-    from shipway.plugins import INFRASTRUCTURE_GROUP, find_plugin_sources
-
     if not names and not editable:
         raise click.UsageError("name a plugin to install, e.g.: shipway plugins install docker")
     if importlib.util.find_spec("pip") is None:
@@ -104,6 +105,4 @@ def install_command(names: tuple[str, ...], upgrade: bool, editable: tuple[str, 
 def requirement_for(name: str) -> str:
     """What to hand pip for ``name``: a short or type name becomes the distribution
     providing it; paths, URLs and other requirements pass through unchanged."""
-    from shipway.plugins import first_party_distribution
-
     return first_party_distribution(name) or name

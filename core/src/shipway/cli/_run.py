@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sys
 
+import anyio
 import click
 
+from shipway.cli._console import status
 from shipway.cli._options import (
     debug_option,
     file_option,
@@ -13,6 +15,9 @@ from shipway.cli._options import (
     run_input_options,
 )
 from shipway.cli._options import state as cli_state
+from shipway.deployments import load_deployment_file, parse_override_args
+from shipway.runner import prepare_run, run_job
+from shipway.states import State, StateType
 
 EXIT_CANCELLED = 130
 
@@ -50,13 +55,6 @@ def run_command(
     Exits 0 when the flow succeeded, the flow's status when it failed, 3 when it
     could not start and 130 when stopped with Ctrl-C.
     """
-    import anyio
-
-    from shipway.cli._console import status
-    from shipway.deployments import load_deployment_file, parse_override_args
-    from shipway.runner import prepare_run, run_job
-    from shipway.states import State, StateType
-
     parameters = parse_parameters(params, params_json)
     source = load_deployment_file(file)
     override_values = parse_override_args(overrides)

@@ -1,17 +1,17 @@
-"""Tables on stdout, drawn by rich."""
+"""Tables on stdout, drawn by rich (only the commands that print one import this module)."""
 
 from __future__ import annotations
 
 import os
 
+from rich.console import Console
+from rich.markup import escape
+from rich.measure import Measurement
+from rich.table import Column, Table
+
 
 def table(columns: list[str], rows: list[list[str]], title: str | None = None) -> None:
-    """A rich table on stdout (rich is imported only by commands that print tables)."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.measure import Measurement
-    from rich.table import Column, Table
-
+    """A rich table on stdout."""
     # Fold, never cut: names ("shipway-docker", not "shipway-doc…") must stay whole,
     # since users copy them into commands and configuration.
     grid = Table(

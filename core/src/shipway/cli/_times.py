@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from shipway.errors import ShipwayError
+from shipway.schedules import parse_duration
 
 
 def when(value: datetime | None) -> str:
@@ -40,8 +41,6 @@ _CLOCK = re.compile(r"^(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))
 def parse_when(text: str, now: datetime | None = None) -> datetime:
     """``--at``: ISO-8601 (without a zone: local time), ``HH:MM`` (the next time the local
     clock shows it) or ``+DURATION`` (``+10m``, ``+1h30m``)."""
-    from shipway.schedules import parse_duration
-
     now = now or datetime.now(timezone.utc)
     text = text.strip()
     relative = _RELATIVE.match(text)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import click
 
+from shipway.cli._console import status
 from shipway.cli._options import debug_option
+from shipway.cli._store_access import open_cli_store
+from shipway.cli._table import table
+from shipway.errors import ShipwayError
 
 
 @click.group("work-queue")
@@ -20,12 +27,6 @@ def ls_command(as_json: bool) -> None:
     """List work queues with their limits and runs.
 
     Active runs are Pending, Running or Cancelling; waiting ones are Scheduled."""
-    import dataclasses
-    import json
-
-    from shipway.cli._store_access import open_cli_store
-    from shipway.cli._table import table
-
     with open_cli_store() as store:
         queues = store.list_work_queues()
     if as_json:
@@ -57,10 +58,6 @@ def set_limit_command(name: str, limit: str) -> None:
 
     At most N runs of work queue NAME across all agents; none removes the limit and 0
     pauses the queue."""
-    from shipway.cli._console import status
-    from shipway.cli._store_access import open_cli_store
-    from shipway.errors import ShipwayError
-
     value: int | None
     if limit.strip().lower() in ("none", "unlimited", "-"):
         value = None
