@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from shipway.engine import EXIT_CANNOT_START, EXIT_COMPLETED, EXIT_FLOW_FAILED, EXIT_TERMINATED
+from shipway.exit_status import ExitStatus
 from shipway.infrastructure import JOB_ENV_VAR, Job
 
 Write = Callable[[str, str], Path]
@@ -113,14 +113,14 @@ def job(entrypoint: str, project: Path, **parameters: Any) -> Job:
 def test_runs_the_flow_and_exits_0(project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     result = run_engine(job("flows/demo.py:hello", project, name="Ada", times="2"), elsewhere)
-    assert result.returncode == EXIT_COMPLETED == 0, result.stderr
+    assert result.returncode == ExitStatus.COMPLETED == 0, result.stderr
     assert result.stdout == "Hello Ada!\nHello Ada!\n"
     assert result.stderr == "to stderr\n"
 
 
 def test_flow_raising_exits_1_with_the_users_traceback(project: Path) -> None:
     result = run_engine(job("flows/demo.py:failing", project), project)
-    assert result.returncode == EXIT_FLOW_FAILED == 1
+    assert result.returncode == ExitStatus.FAILED == 1
     stderr = result.stderr
     assert "ValueError: the flow broke on purpose with 7" in stderr
     frames = [line.strip() for line in stderr.splitlines() if line.strip().startswith("File ")]
@@ -151,7 +151,7 @@ def test_module_entrypoint_resolved_in_working_dir(write: Write, project: Path) 
 
 
 def _assert_cannot_start(result: subprocess.CompletedProcess[str], reason: str) -> None:
-    assert result.returncode == EXIT_CANNOT_START == 3
+    assert result.returncode == ExitStatus.CANNOT_START == 3
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     first_line = result.stderr.splitlines()[0]
@@ -181,7 +181,7 @@ def test_flow_file_raising_on_import_exits_3_with_its_traceback(
 ) -> None:
     write("flows/broken.py", "from shipway import flow\n\n1 / 0\n")
     result = run_engine(job("flows/broken.py:main", project), project)
-    assert result.returncode == EXIT_CANNOT_START
+    assert result.returncode == ExitStatus.CANNOT_START
     lines = result.stderr.splitlines()
     assert lines[0] == "Traceback (most recent call last):"
     assert lines[1].strip().startswith(f'File "{project / "flows" / "broken.py"}", line 3')
@@ -202,7 +202,7 @@ def test_an_unexpected_error_while_looking_the_flow_up_is_cannot_start_not_faile
     )
     result = run_engine(job("flows/lazy.py:anything", project), project)
 
-    assert result.returncode == EXIT_CANNOT_START, result.stderr
+    assert result.returncode == ExitStatus.CANNOT_START, result.stderr
     assert 'flows/lazy.py", line 2, in __getattr__' in result.stderr  # where it broke
     last = result.stderr.splitlines()[-1]
     assert last.startswith("shipway.engine: cannot start flow run ")
@@ -215,13 +215,13 @@ def test_a_function_without_a_signature_runs_with_its_parameters_unchecked(
 ) -> None:
     result = run_engine(job("builtins:print", project, sep="-"), project)
 
-    assert result.returncode == EXIT_COMPLETED, result.stderr
+    assert result.returncode == ExitStatus.COMPLETED, result.stderr
     assert result.stdout == "\n"
 
 
 def test_missing_hand_over_exits_3(tmp_path: Path) -> None:
     result = run_engine(None, tmp_path)
-    assert result.returncode == EXIT_CANNOT_START
+    assert result.returncode == ExitStatus.CANNOT_START
     assert result.stderr.startswith("shipway.engine: cannot start: SHIPWAY_FLOW_RUN is not set")
     assert "Traceback" not in result.stderr
 
@@ -237,7 +237,7 @@ def test_malformed_hand_over_exits_3(tmp_path: Path) -> None:
         text=True,
         timeout=TIMEOUT,
     )
-    assert result.returncode == EXIT_CANNOT_START
+    assert result.returncode == ExitStatus.CANNOT_START
     assert "SHIPWAY_FLOW_RUN is not valid JSON" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -253,7 +253,7 @@ def test_hand_over_with_a_wrongly_typed_field_exits_3(tmp_path: Path) -> None:
         text=True,
         timeout=TIMEOUT,
     )
-    assert result.returncode == EXIT_CANNOT_START
+    assert result.returncode == ExitStatus.CANNOT_START
     assert "SHIPWAY_FLOW_RUN 'entrypoint' must be a string, not 42" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -283,7 +283,7 @@ def test_sigterm_runs_the_flows_finally_and_exits_143(
         assert first == "started\n", process.communicate(timeout=TIMEOUT)
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=TIMEOUT)
-    assert process.returncode == EXIT_TERMINATED == 143, stderr
+    assert process.returncode == ExitStatus.TERMINATED == 143, stderr
     assert stdout == f"{cleanup}\n"
     assert "stopped: received signal SIGTERM" in stderr
     assert "Traceback" not in stderr

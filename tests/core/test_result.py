@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from shipway.engine import EXIT_CANNOT_START, EXIT_COMPLETED, EXIT_FLOW_FAILED, EXIT_TERMINATED
+from shipway.exit_status import ExitStatus
 from shipway.infrastructure import InfrastructureResult, describe_exit_code
 
 
@@ -37,10 +37,10 @@ def test_unknown_signal_number() -> None:
 
 
 def test_engine_codes_are_explained_as_the_engine_means_them() -> None:
-    assert describe_exit_code(EXIT_COMPLETED) == "completed"
-    assert "raised" in describe_exit_code(EXIT_FLOW_FAILED)
-    assert "could not start" in describe_exit_code(EXIT_CANNOT_START)
-    assert "SIGTERM" in describe_exit_code(EXIT_TERMINATED)
+    assert describe_exit_code(ExitStatus.COMPLETED) == "completed"
+    assert "raised" in describe_exit_code(ExitStatus.FAILED)
+    assert "could not start" in describe_exit_code(ExitStatus.CANNOT_START)
+    assert "SIGTERM" in describe_exit_code(ExitStatus.TERMINATED)
 
 
 def test_success() -> None:

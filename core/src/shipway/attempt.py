@@ -23,7 +23,7 @@ from anyio.abc import TaskGroup, TaskStatus
 if sys.version_info < (3, 11):  # anyio depends on the backport there
     from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found]
 
-from shipway.engine import EXIT_CANNOT_START, EXIT_FLOW_FAILED
+from shipway.exit_status import ExitStatus
 from shipway.infrastructure import (
     Infrastructure,
     InfrastructureError,
@@ -173,7 +173,7 @@ def state_for_result(
         kind = StateType.COMPLETED
     elif cancelled:
         kind = StateType.CANCELLED
-    elif result.status_code in (EXIT_FLOW_FAILED, EXIT_CANNOT_START):
+    elif result.status_code in (ExitStatus.FAILED, ExitStatus.CANNOT_START):
         kind = StateType.FAILED
     else:
         kind = StateType.CRASHED

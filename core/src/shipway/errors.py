@@ -6,6 +6,8 @@ The CLI prints a :class:`ShipwayError` as one clear message (no traceback unless
 
 from __future__ import annotations
 
+from shipway.exit_status import ExitStatus
+
 __all__ = [
     "ConfigError",
     "DeploymentNotFound",
@@ -18,7 +20,7 @@ __all__ = [
 class ShipwayError(Exception):
     """A problem the user can fix; ``hint`` says how."""
 
-    exit_code = 2
+    exit_code: int = ExitStatus.USER_ERROR
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)

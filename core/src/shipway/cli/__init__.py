@@ -16,6 +16,7 @@ from shipway.cli._console import error
 from shipway.cli._lazy import LazyCommand, LazyGroup
 from shipway.cli._options import debug_option, state
 from shipway.errors import ShipwayError
+from shipway.exit_status import ExitStatus
 
 __all__ = ["cli", "main"]
 
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.Abort:
         error("aborted")
-        sys.exit(130)
+        sys.exit(ExitStatus.CANCELLED)
     except Exception as exc:
         if state.debug:
             import traceback  # only when something failed
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
             f"unexpected {type(exc).__name__}: {exc}\n"
             "This is a bug in shipway or a plugin; run again with --debug for the traceback."
         )
-        sys.exit(1)
+        sys.exit(ExitStatus.FAILED)
     except KeyboardInterrupt:
         error("interrupted")
-        sys.exit(130)
+        sys.exit(ExitStatus.CANCELLED)

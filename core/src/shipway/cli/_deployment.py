@@ -25,6 +25,7 @@ from shipway.deployments import (
     resolve_run,
 )
 from shipway.errors import ConfigError
+from shipway.exit_status import ExitStatus
 from shipway.infrastructure import mask_secrets
 from shipway.plugins import PluginError
 from shipway.schedules import Schedule, describe_schedule
@@ -271,7 +272,7 @@ def run_command(
                 f"(`shipway flow-run cancel {record.id[:8]}` stops it).",
                 fg="yellow",
             )
-            sys.exit(130)
+            sys.exit(ExitStatus.CANCELLED)
     report_final(final)
     code = final_exit_status(final)
     if code:

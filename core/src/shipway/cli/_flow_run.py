@@ -16,6 +16,7 @@ from shipway.cli._store_access import open_cli_store
 from shipway.cli._table import table
 from shipway.cli._times import duration, short_id, when
 from shipway.errors import ShipwayError
+from shipway.exit_status import ExitStatus
 from shipway.infrastructure import mask_secrets
 from shipway.states import StateType
 
@@ -143,7 +144,7 @@ def logs_command(run_id: str, follow: bool) -> None:
         try:
             final = follow_run(store, run.id, show_states=False)
         except KeyboardInterrupt:
-            sys.exit(130)
+            sys.exit(ExitStatus.CANCELLED)
     report_final(final)
 
 

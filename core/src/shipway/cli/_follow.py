@@ -11,14 +11,13 @@ from typing import TYPE_CHECKING
 import click
 
 from shipway.cli._console import status
-from shipway.cli._run import exit_status_for
 from shipway.cli._store_access import retry_unavailable
+from shipway.exit_status import ExitStatus, shell_exit_status
 from shipway.states import StateType
 
 if TYPE_CHECKING:
     from shipway.store import FlowRunRecord, Store
 
-EXIT_CANCELLED = 130
 STATE_COLOURS = {
     "Scheduled": "cyan",
     "Pending": "cyan",
@@ -91,11 +90,11 @@ def final_exit_status(record: FlowRunRecord) -> int:
     """The shell exit status of a finished run, as `shipway run` gives it: 0 Completed,
     the flow's status when it failed or crashed (signals as 128+N), 130 Cancelled."""
     if record.state is StateType.COMPLETED:
-        return 0
+        return ExitStatus.COMPLETED
     if record.state is StateType.CANCELLED:
-        return EXIT_CANCELLED
-    code = exit_status_for(record.exit_code) if record.exit_code else 0
-    return code or 1
+        return ExitStatus.CANCELLED
+    code = shell_exit_status(record.exit_code) if record.exit_code else 0
+    return code or ExitStatus.FAILED
 
 
 def report_final(record: FlowRunRecord) -> None:

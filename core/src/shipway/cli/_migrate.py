@@ -11,6 +11,9 @@ from shipway.cli._console import error, status
 from shipway.cli._options import debug_option
 from shipway.migrate import Status, migrate_paths, require_libcst
 
+# A code formatter's statuses (black, ruff format --check), which CI steps expect from a
+# rewriting tool, not a run's (shipway.exit_status): 1 is "a file would change", not "a
+# flow failed".
 EXIT_WOULD_CHANGE = 1
 EXIT_ERRORS = 2
 

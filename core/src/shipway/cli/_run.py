@@ -16,17 +16,10 @@ from shipway.cli._options import (
 )
 from shipway.cli._options import state as cli_state
 from shipway.deployments import load_deployment_file, parse_override_args
+from shipway.environment import DEBUG_VAR
+from shipway.exit_status import ExitStatus, shell_exit_status
 from shipway.runner import prepare_run, run_job
 from shipway.states import State, StateType
-
-EXIT_CANCELLED = 130
-
-
-def exit_status_for(code: int) -> int:
-    """A flow's status as a shell exit status: signals become 128+N."""
-    if code < 0:
-        return 128 - code
-    return code if code < 256 else 1
 
 
 @click.command("run")
@@ -59,7 +52,7 @@ def run_command(
     source = load_deployment_file(file)
     override_values = parse_override_args(overrides)
     if cli_state.debug:  # the engine shows its tracebacks too
-        override_values.setdefault("env", {})["SHIPWAY_DEBUG"] = "1"
+        override_values.setdefault("env", {})[DEBUG_VAR] = "1"
     prepared = prepare_run(source, name, parameters=parameters, overrides=override_values)
     job = prepared.job
 
@@ -82,6 +75,6 @@ def run_command(
     detail = "" if final.type is StateType.COMPLETED else f": {final.message}"
     status(f"Flow run {job.flow_run_id} {final.name}{detail}", fg=colour)
     if final.type is StateType.CANCELLED:
-        sys.exit(EXIT_CANCELLED)
+        sys.exit(ExitStatus.CANCELLED)
     if outcome.result is not None and not outcome.result.succeeded:
-        sys.exit(exit_status_for(outcome.result.status_code))
+        sys.exit(shell_exit_status(outcome.result.status_code))

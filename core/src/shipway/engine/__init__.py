@@ -1,8 +1,9 @@
 """The engine: the process every infrastructure starts to run one flow run.
 
 ``python -m shipway.engine`` reads the job from ``SHIPWAY_FLOW_RUN``, imports the
-flow, validates its parameters, runs it and exits with one of the codes below. It
-never talks to a database; the infrastructure reports the exit code upwards.
+flow, validates its parameters, runs it and exits with a ``shipway.exit_status.ExitStatus``
+(or the status the flow gave ``sys.exit``). It never talks to a database; the
+infrastructure reports the exit status upwards.
 """
 
 from __future__ import annotations
@@ -20,25 +21,10 @@ from typing import Any
 from shipway.entrypoints import FlowImportError, load_flow
 from shipway.environment import DEBUG_VAR, flag_is_set
 from shipway.errors import ShipwayError
+from shipway.exit_status import ExitStatus
 from shipway.jobs import EXIT_STATUS_FILE_VAR, Job, JobFormatError
 
-__all__ = [
-    "EXIT_CANNOT_START",
-    "EXIT_COMPLETED",
-    "EXIT_FLOW_FAILED",
-    "EXIT_STATUS_FILE_VAR",
-    "EXIT_TERMINATED",
-    "run_job",
-]
-
-EXIT_COMPLETED = 0
-"""The flow returned."""
-EXIT_FLOW_FAILED = 1
-"""The flow raised; its traceback was printed."""
-EXIT_CANNOT_START = 3
-"""The run never started: bad job, entrypoint not found, parameters not matching."""
-EXIT_TERMINATED = 143
-"""SIGTERM arrived (a kill); the flow's ``finally`` blocks ran first."""
+__all__ = ["EXIT_STATUS_FILE_VAR", "run_job"]
 
 _SHIPWAY_DIR = str(Path(__file__).resolve().parent.parent)
 _NOT_USER_CODE = (_SHIPWAY_DIR, "<frozen importlib.")
@@ -80,18 +66,18 @@ def run_job(job: Job) -> int:
         if flag_is_set(DEBUG_VAR):  # `shipway run --debug` passes this on
             traceback.print_exc()
         _say(f"cannot start flow run {job.flow_run_id}: {exc}")
-        return EXIT_CANNOT_START
+        return ExitStatus.CANNOT_START
     except FlowImportError as exc:
         cause = exc.__cause__ or exc
         _print_user_error(cause)
         _say(f"cannot start flow run {job.flow_run_id}: {exc}")
-        return EXIT_CANNOT_START
+        return ExitStatus.CANNOT_START
     except Exception as exc:
         # Anything else before the flow runs (user code reached while looking the flow
         # up, or a shipway bug) still means "could not start", never "the flow failed".
         _print_user_error(exc)
         _say(f"cannot start flow run {job.flow_run_id}: unexpected {type(exc).__name__}: {exc}")
-        return EXIT_CANNOT_START
+        return ExitStatus.CANNOT_START
 
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
@@ -102,21 +88,21 @@ def run_job(job: Job) -> int:
             asyncio.run(_await(result))
     except Terminated as exc:
         _say(f"flow run {job.flow_run_id} stopped: {exc}")
-        return EXIT_TERMINATED
+        return ExitStatus.TERMINATED
     except (Exception, KeyboardInterrupt) as exc:
         _print_user_error(exc)
         _say(f"flow {flow.name!r} failed: {type(exc).__name__}: {exc}")
-        return EXIT_FLOW_FAILED
+        return ExitStatus.FAILED
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if code != 0 and code % 256 == 0:  # the OS keeps the low byte: 256 would read as 0
-            code = EXIT_FLOW_FAILED
+            code = ExitStatus.FAILED
         if code != 0:
             _say(f"flow {flow.name!r} called sys.exit({exc.code!r})")
         return code
     finally:
         signal.signal(signal.SIGTERM, previous)
-    return EXIT_COMPLETED
+    return ExitStatus.COMPLETED
 
 
 async def _await(awaitable: Any) -> Any:
@@ -129,7 +115,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         job = Job.from_environment(environ)
     except JobFormatError as exc:
         _say(f"cannot start: {exc}")
-        code = EXIT_CANNOT_START
+        code: int = ExitStatus.CANNOT_START
     else:
         if environ.get(EXIT_STATUS_FILE_VAR):
             _outlive_the_reader()

@@ -3,14 +3,14 @@ from __future__ import annotations
 import dataclasses
 import signal
 
+from shipway.exit_status import ExitStatus
+
 __all__ = ["InfrastructureResult", "describe_exit_code"]
 
-# Kept in step with shipway.engine's EXIT_* constants; not imported from there so
-# that this module stays importable by plugins without loading the engine.
-_ENGINE_CODES = {
-    0: "completed",
-    1: "the flow raised an exception (its traceback is {output})",
-    3: "the flow run could not start (the reason is {output})",
+_ENGINE_CODES: dict[int, str] = {
+    ExitStatus.COMPLETED: "completed",
+    ExitStatus.FAILED: "the flow raised an exception (its traceback is {output})",
+    ExitStatus.CANNOT_START: "the flow run could not start (the reason is {output})",
 }
 
 

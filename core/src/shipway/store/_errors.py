@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shipway.errors import DeploymentNotFound as _FileDeploymentNotFound
 from shipway.errors import ShipwayError
+from shipway.exit_status import ExitStatus
 
 __all__ = [
     "DeploymentNotFound",
@@ -24,7 +25,7 @@ class StoreUnavailable(StoreError):
 
     Retryable: the agent keeps its buffered states and logs and tries again."""
 
-    exit_code = 3
+    exit_code = ExitStatus.CANNOT_START
 
 
 class StoreRefused(StoreError):
