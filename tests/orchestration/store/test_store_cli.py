@@ -19,6 +19,7 @@ import click
 import pytest
 from _postgres import PostgresServer
 
+from shipway import liveness
 from shipway.states import StateType
 from shipway.store import LogLine, Retry, StateChange, Store, open_store
 
@@ -195,6 +196,29 @@ def test_run_warns_when_no_agent_polls_the_queue(shipway: Run, cli_store: Store)
     cli_store.deregister_agent(other.id)
     cli_store.register_agent("any-queue", [], None)
     assert "No agent" not in shipway("deployment", "run", "hello").stderr
+
+
+def test_agent_ls_and_run_agree_on_which_agents_are_alive(
+    shipway: Run, cli_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(liveness, "HEARTBEAT_INTERVAL", 0.5)  # gone after 1.5 s of silence
+    shipway("deployment", "apply")
+    shipway("agent", "ls")  # loads the command before the clock matters
+    silent = cli_store.register_agent("silent", ["fast"], None)
+    beating = cli_store.register_agent("beating", ["default"], None)
+    time.sleep(2.0)
+
+    def names(*args: str) -> set[str]:
+        cli_store.heartbeat(beating.id)
+        listed = json.loads(shipway("agent", "ls", "--json", *args).stdout)
+        return {agent["name"] for agent in listed}
+
+    assert names() == {"beating"}
+    assert names("--all") == {"beating", "silent"}
+    cli_store.heartbeat(beating.id)
+    assert "No agent is polling work queue 'fast'" in shipway("deployment", "run", "quick").stderr
+    cli_store.heartbeat(silent.id)
+    assert "No agent" not in shipway("deployment", "run", "quick").stderr
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from shipway.infrastructure import (
     output_sink,
 )
 from shipway.jobs import Job
+from shipway.liveness import HEARTBEAT_INTERVAL, silence_limit
 from shipway.plugins import PluginRegistry, get_registry
 from shipway.states import State, StateType
 from shipway.store import FlowRunRecord, Retry, StateChange, StateConflict, Store
@@ -55,7 +56,7 @@ class AgentSettings:
     limit: int = 4
     """Runs at most at once (this agent); work-queue limits are enforced by the store."""
     poll_interval: float = 2.0
-    heartbeat_interval: float = 10.0
+    heartbeat_interval: float = HEARTBEAT_INTERVAL
     run_once: bool = False
     kill_grace_seconds: int = 10
     schedule_horizon: timedelta = timedelta(seconds=10)
@@ -69,7 +70,7 @@ class AgentSettings:
     @property
     def stale_after(self) -> timedelta:
         """An agent silent this long is considered gone and its runs are reconciled."""
-        return timedelta(seconds=3 * self.heartbeat_interval)
+        return silence_limit(self.heartbeat_interval)
 
     @property
     def reconcile_interval(self) -> float:

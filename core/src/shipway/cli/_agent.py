@@ -18,10 +18,7 @@ from shipway.cli._options import debug_option
 from shipway.cli._store_access import open_cli_store
 from shipway.cli._table import table
 from shipway.cli._times import when
-
-# `agent ls` leaves out agents silent for longer than this (killed without a chance to
-# deregister) unless asked for all of them.
-_FORGOTTEN_AFTER_SECONDS = 3600
+from shipway.liveness import HEARTBEAT_INTERVAL, MISSED_HEARTBEATS, alive_since
 
 
 @click.group("agent")
@@ -62,11 +59,11 @@ def agent_group() -> None:
 @click.option(
     "--heartbeat-interval",
     type=click.FloatRange(min=0.1),
-    default=10.0,
+    default=HEARTBEAT_INTERVAL,
     show_default=True,
     metavar="SECONDS",
-    help="How often to tell the store this agent is alive; silent for 3 intervals "
-    "means gone, and other agents reconcile its runs.",
+    help="How often to tell the store this agent is alive; silent for "
+    f"{MISSED_HEARTBEATS} intervals means gone, and other agents reconcile its runs.",
 )
 @click.option(
     "--grace",
@@ -127,17 +124,18 @@ def start_command(
     "--all",
     "show_all",
     is_flag=True,
-    help="Also the agents that stopped, or have been silent for over an hour.",
+    help="Also the agents that are gone: stopped, or silent for "
+    f"{MISSED_HEARTBEATS} heartbeat intervals.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @debug_option
 def ls_command(show_all: bool, as_json: bool) -> None:
-    """List the agents registered in the store, newest first.
+    """List the live agents registered in the store, newest first.
 
     With each: its queues and limit, when it last sent a heartbeat, and how many runs it
     holds (Pending, Running or Cancelling)."""
     now = datetime.now(timezone.utc)
-    since = None if show_all else now - timedelta(seconds=_FORGOTTEN_AFTER_SECONDS)
+    since = None if show_all else alive_since(now)
     with open_cli_store() as store:
         agents = store.list_agents(alive_since=since)
         held = store.count_runs_by_agent()
@@ -159,7 +157,7 @@ def ls_command(show_all: bool, as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     if not agents:
-        more = "" if show_all else " (--all lists the stopped ones too)"
+        more = "" if show_all else " (--all lists the ones that are gone too)"
         click.echo(f"No agents in the store ({url}){more}. Start one with `shipway agent start`.")
         return
     table(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -27,6 +27,7 @@ from shipway.deployments import (
 from shipway.errors import ConfigError
 from shipway.exit_status import ExitStatus
 from shipway.infrastructure import mask_secrets
+from shipway.liveness import alive_since
 from shipway.plugins import PluginError
 from shipway.schedules import Schedule, describe_schedule
 
@@ -191,15 +192,9 @@ def _describe_schedule(schedule: Schedule | None) -> str | None:
     return describe_schedule(schedule) if schedule is not None else None
 
 
-# An agent heartbeats every 10 s by default: silent for longer than this, it is not counted.
-_LIVE_AGENT_SECONDS = 120
-
-
 def _queue_has_an_agent(store: Store, queue: str) -> bool:
-    since = datetime.now(timezone.utc) - timedelta(seconds=_LIVE_AGENT_SECONDS)
-    return any(
-        not agent.queues or queue in agent.queues for agent in store.list_agents(alive_since=since)
-    )
+    live = store.list_agents(alive_since=alive_since(datetime.now(timezone.utc)))
+    return any(not agent.queues or queue in agent.queues for agent in live)
 
 
 @deployment_group.command("run")
