@@ -1,7 +1,41 @@
 """Errors that mean "the user has something to fix".
 
 The CLI prints a :class:`ShipwayError` as one clear message (no traceback unless
-``--debug``) and exits non-zero. Anything else escaping is a bug in shipway or a plugin.
+``--debug``) and exits with its ``exit_code`` (a ``shipway.exit_status.ExitStatus``).
+Anything else escaping is a bug in shipway or a plugin.
+
+Every one in the core, with where it lives (exit status 2 unless noted)::
+
+    ShipwayError                          shipway.errors
+    ├── ConfigError                       shipway.errors
+    ├── DeploymentNotFound                shipway.errors        (not in the deployment file)
+    │   └── StoredDeploymentNotFound      shipway.store         (also a StoreError)
+    ├── FlowLoadError                     shipway.errors
+    ├── ParameterError                    shipway.errors
+    ├── InfrastructureError               shipway.infrastructure
+    │   ├── InfrastructureNotFound        shipway.infrastructure
+    │   └── InfrastructureNotAvailable    shipway.infrastructure
+    ├── PluginError                       shipway.plugins
+    │   ├── UnknownInfrastructureType     shipway.plugins
+    │   ├── PluginCollisionError          shipway.plugins
+    │   ├── PluginLoadError               shipway.plugins
+    │   └── PluginBlockedError            shipway.plugins
+    ├── StoreError                        shipway.store
+    │   ├── StoreUnavailable              shipway.store         (exit status 3)
+    │   ├── StoreRefused                  shipway.store
+    │   ├── StoredDeploymentNotFound      shipway.store         (see above)
+    │   ├── FlowRunNotFound               shipway.store
+    │   └── StateConflict                 shipway.store
+    ├── NotPython                         shipway.migrate
+    └── Undecodable                       shipway.migrate
+
+Outside the tree on purpose: ``PluginNotInstalled`` (``shipway.plugins``) is an
+``ImportError``, since ``from shipway.infrastructure import Process`` must raise one.
+``JobFormatError`` (``shipway.jobs``, a ``ValueError``: a job that cannot be handed over)
+and ``FlowImportError`` (``shipway.entrypoints``, the user's own exception as its
+``__cause__``) are reported by the engine itself, with exit status 3; resolving a run
+turns the first into a ``ParameterError``. ``shipway.engine.Terminated`` is a
+``BaseException``, so that a flow's ``except Exception`` does not swallow a SIGTERM.
 """
 
 from __future__ import annotations
@@ -42,7 +76,8 @@ class ConfigError(ShipwayError):
 
 
 class DeploymentNotFound(ShipwayError):
-    """No deployment of that name is defined."""
+    """No deployment of that name is defined in the deployment file (the store's
+    ``StoredDeploymentNotFound`` is a subclass: catching this catches both)."""
 
 
 class FlowLoadError(ShipwayError):

@@ -9,7 +9,7 @@ from _store_helpers import spec, utc
 
 from shipway.schedules import CronSchedule, IntervalSchedule
 from shipway.states import StateType
-from shipway.store import DeploymentNotFound, FlowRunNotFound, Store
+from shipway.store import FlowRunNotFound, Store, StoredDeploymentNotFound
 
 
 def test_apply_creates_updates_and_leaves_unchanged(store: Store) -> None:
@@ -38,9 +38,9 @@ def test_schedules_round_trip(store: Store) -> None:
 def test_unknown_deployment_lists_known_ones(store: Store) -> None:
     store.apply_deployment(spec("one"))
     store.apply_deployment(spec("two"))
-    with pytest.raises(DeploymentNotFound, match="Known deployments: one, two"):
+    with pytest.raises(StoredDeploymentNotFound, match="Known deployments: one, two"):
         store.get_deployment("three")
-    with pytest.raises(DeploymentNotFound):
+    with pytest.raises(StoredDeploymentNotFound):
         store.create_flow_run("three")
     assert [d.name for d in store.list_deployments()] == ["one", "two"]
 

@@ -33,9 +33,9 @@ Deviations from / additions to the orchestration contract (for the agent's autho
 from __future__ import annotations
 
 from shipway.store._errors import (
-    DeploymentNotFound,
     FlowRunNotFound,
     StateConflict,
+    StoredDeploymentNotFound,
     StoreError,
     StoreRefused,
     StoreUnavailable,
@@ -62,7 +62,6 @@ __all__ = [
     "HOME_VAR",
     "SCHEDULE_SLACK",
     "AgentRecord",
-    "DeploymentNotFound",
     "DeploymentRecord",
     "DeploymentSpec",
     "FlowRunNotFound",
@@ -76,6 +75,7 @@ __all__ = [
     "StoreError",
     "StoreRefused",
     "StoreUnavailable",
+    "StoredDeploymentNotFound",
     "StoredLogLine",
     "WorkQueueRecord",
     "database_url",

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from shipway.states import StateType
 from shipway.store import _tables as t
 from shipway.store._database import Database, utc_now
-from shipway.store._errors import DeploymentNotFound
+from shipway.store._errors import StoredDeploymentNotFound
 from shipway.store._records import DeploymentRecord, DeploymentSpec
 from shipway.store._rows import deployment_from_row, deployment_values
 from shipway.store._work_queues import ensure_work_queues
@@ -76,7 +76,7 @@ class Deployments:
                     sa.select(t.deployments.c.name).order_by(t.deployments.c.name)
                 ).scalars()
                 names = ", ".join(known) or "none"
-                raise DeploymentNotFound(
+                raise StoredDeploymentNotFound(
                     f"no deployment named {name!r} in the store ({self.db.url}). "
                     f"Known deployments: {names}.",
                     hint="Register it with `shipway deployment apply`.",

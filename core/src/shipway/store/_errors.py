@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from shipway.errors import DeploymentNotFound as _FileDeploymentNotFound
-from shipway.errors import ShipwayError
+from shipway.errors import DeploymentNotFound, ShipwayError
 from shipway.exit_status import ExitStatus
 
 __all__ = [
-    "DeploymentNotFound",
     "FlowRunNotFound",
     "StateConflict",
     "StoreError",
     "StoreRefused",
     "StoreUnavailable",
+    "StoredDeploymentNotFound",
 ]
 
 
@@ -34,8 +33,9 @@ class StoreRefused(StoreError):
     which must not lose its runs, still retries it)."""
 
 
-class DeploymentNotFound(StoreError, _FileDeploymentNotFound):
-    """No deployment of that name was applied to the store."""
+class StoredDeploymentNotFound(StoreError, DeploymentNotFound):
+    """No deployment of that name was applied to the store (a file's missing deployment
+    is the base class, ``shipway.errors.DeploymentNotFound``)."""
 
 
 class FlowRunNotFound(StoreError):
