@@ -88,7 +88,12 @@ class _PluginManager(pluggy.PluginManager):
 
 
 class PluginRegistry:
-    """Resolve infrastructure type names to classes, list plugins, and call hooks."""
+    """Resolve infrastructure type names to classes, list plugins, and call hooks.
+
+    Public beyond the core, for plugin authors' tests and tools: ``register`` (a plugin
+    module in-process, without installing it), ``resolve``, ``list_plugins``, and what
+    has been loaded so far: ``infrastructure_types`` and ``plugins``.
+    """
 
     def __init__(self, policy: PluginPolicy | None = None) -> None:
         self.policy = policy or PluginPolicy.from_environment()
@@ -302,6 +307,19 @@ class PluginRegistry:
         class_name = loaded.__name__ if isinstance(loaded, type) else None
         return row(status=PluginStatus.LOADED, hooks=hooks, class_name=class_name)
 
+    # -- what is loaded so far -----------------------------------------------------
+
+    def infrastructure_types(self) -> dict[str, type[Infrastructure]]:
+        """Every infrastructure class loaded so far, by type name (``resolve`` and
+        ``list_plugins`` load them; nothing else is imported to answer)."""
+        return dict(self._types)
+
+    def plugins(self) -> Iterable[tuple[str | None, object]]:
+        """Every plugin object registered so far, with the name it was registered under
+        (``group:entry point`` for an entry point, ``register``'s name otherwise): a test
+        can check that a plugin loaded once, or that a rejected one left nothing behind."""
+        return self._pm.list_name_plugin()
+
     # -- the typed hook façade -----------------------------------------------------
 
     def load_observers(self) -> None:
@@ -318,10 +336,6 @@ class PluginRegistry:
                 if self.policy.strict:
                     raise
                 logger.warning("%s", exc.message)
-
-    def infrastructure_types(self) -> dict[str, type[Infrastructure]]:
-        """Every infrastructure class loaded so far, by type name."""
-        return dict(self._types)
 
     def job_submitting(self, job: Job, infrastructure: Infrastructure) -> JobAdditions:
         """Merge what every ``shipway_job_submitting`` hook adds; on a conflict the plugin
@@ -391,6 +405,3 @@ class PluginRegistry:
             raise
         self._tracer.returned(hook_name, plugin_name, result)
         return result
-
-    def plugins(self) -> Iterable[tuple[str | None, object]]:
-        return self._pm.list_name_plugin()
