@@ -13,7 +13,7 @@ import anyio
 import click
 
 from shipway.agent import Agent, AgentSettings, RunEvent
-from shipway.cli._console import status
+from shipway.cli._console import state_colour, status
 from shipway.cli._options import debug_option
 from shipway.cli._store_access import open_cli_store
 from shipway.cli._table import table
@@ -187,21 +187,12 @@ def _ago(moment: datetime, now: datetime) -> str:
     return f"{seconds // 3600}h ago"
 
 
-_COLOURS = {
-    "Completed": "green",
-    "Failed": "red",
-    "Crashed": "red",
-    "Cancelling": "yellow",
-    "Cancelled": "yellow",
-}
-
-
 def _show_event(event: RunEvent) -> None:
     detail = event.message or event.identifier or ""
     status(
         f"{time.strftime('%H:%M:%S')} {event.run_id[:8]} {event.deployment} "
         f"{event.state.value}" + (f": {detail}" if detail else ""),
-        fg=_COLOURS.get(event.state.value),
+        fg=state_colour(event.state),
     )
 
 

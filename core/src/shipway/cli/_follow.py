@@ -10,24 +10,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from shipway.cli._console import status
+from shipway.cli._console import state_colour, status
 from shipway.cli._store_access import retry_unavailable
 from shipway.exit_status import ExitStatus, shell_exit_status
 from shipway.states import StateType
 
 if TYPE_CHECKING:
     from shipway.store import FlowRunRecord, Store
-
-STATE_COLOURS = {
-    "Scheduled": "cyan",
-    "Pending": "cyan",
-    "Running": "blue",
-    "Completed": "green",
-    "Failed": "red",
-    "Crashed": "red",
-    "Cancelling": "yellow",
-    "Cancelled": "yellow",
-}
 
 
 def follow_run(
@@ -58,7 +47,7 @@ def follow_run(
                 message = f": {step.message}" if step.message else ""
                 attempt = f" (attempt {step.attempt})" if step.attempt > 1 else ""
                 text = f"Flow run {record.id} {step.type.value}{attempt}{detail}{message}"
-                colour = STATE_COLOURS.get(step.type.value)
+                colour = state_colour(step.type)
                 news.append(
                     (step.timestamp, 0, functools.partial(status, text, fg=colour, dim=True))
                 )
@@ -101,5 +90,5 @@ def report_final(record: FlowRunRecord) -> None:
     detail = "" if record.state is StateType.COMPLETED else f": {record.state_message}"
     status(
         f"Flow run {record.id} {record.state.value}{detail}",
-        fg=STATE_COLOURS.get(record.state.value),
+        fg=state_colour(record.state),
     )

@@ -7,7 +7,7 @@ import sys
 import anyio
 import click
 
-from shipway.cli._console import status
+from shipway.cli._console import state_colour, status
 from shipway.cli._options import (
     debug_option,
     file_option,
@@ -71,9 +71,8 @@ def run_command(
         lambda: run_job(prepared.infrastructure, job, grace_seconds=grace_seconds, on_state=show)
     )
     final = outcome.state
-    colour = {StateType.COMPLETED: "green", StateType.CANCELLED: "yellow"}.get(final.type, "red")
     detail = "" if final.type is StateType.COMPLETED else f": {final.message}"
-    status(f"Flow run {job.flow_run_id} {final.name}{detail}", fg=colour)
+    status(f"Flow run {job.flow_run_id} {final.name}{detail}", fg=state_colour(final.type))
     if final.type is StateType.CANCELLED:
         sys.exit(ExitStatus.CANCELLED)
     if outcome.result is not None and not outcome.result.succeeded:
