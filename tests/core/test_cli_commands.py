@@ -61,3 +61,9 @@ def test_a_command_imports_its_own_module_only() -> None:
     _, modules = _run_and_list_modules(["plugin", "--help"])
     loaded = {name for name in LAZY if LAZY[name].target.partition(":")[0] in modules}
     assert loaded == {"plugin"}
+
+
+@pytest.mark.parametrize("command", ["deployment", "infra", "run"])
+def test_commands_that_read_a_file_do_not_load_the_database_layer(command: str) -> None:
+    _, modules = _run_and_list_modules([command, "--help"])  # loads the command's module
+    assert {"sqlalchemy", "alembic"}.isdisjoint(modules)

@@ -50,7 +50,7 @@ def ls_command(file: str | None, as_json: bool) -> None:
 
     Without -f, the deployments registered with `shipway deployment apply`."""
     if file is None:
-        list_stored_deployments(as_json)
+        _list_stored_deployments(as_json)
         return
 
     source = load_deployment_file(file)
@@ -143,7 +143,7 @@ def apply_command(names: tuple[str, ...], file: str | None) -> None:
         status(f"Store: {store.url}", dim=True)
 
 
-def list_stored_deployments(as_json: bool) -> None:
+def _list_stored_deployments(as_json: bool) -> None:
     """``shipway deployment ls`` without a file: the deployments registered in the store."""
     with open_cli_store() as store:
         records = store.list_deployments()
