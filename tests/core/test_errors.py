@@ -17,12 +17,20 @@ from shipway.exit_status import ExitStatus
 DRAWN = re.compile(r"^(?P<indent>[ │├└─]*)(?P<name>\w+)\s+(?P<module>shipway[\w.]*)(?P<rest>.*)$")
 
 
+# Extras a module may need (shipway[migrate], shipway[postgres]); the core installs without.
+OPTIONAL = {"libcst", "psycopg"}
+
+
 def _core_modules() -> None:
     for module in pkgutil.walk_packages(shipway.__path__, "shipway."):
         name = module.name
         if name.endswith("__main__") or ".migrations" in name or "plugin_template" in name:
             continue
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name not in OPTIONAL:
+                raise
 
 
 def _subclasses(cls: type) -> set[type]:
