@@ -6,13 +6,12 @@ blank line and bracket the author wrote.
    classes get the new class name, pull policy members become strings). A use that is
    not rewritten keeps its old name imported, and a note says where.
 2. ``_Rewrite`` changes calls, keywords, attributes and import statements.
-3. ``_merge_imports`` folds the new imports into those already at the top of the file,
+3. ``merge_imports`` folds the new imports into those already at the top of the file,
    so a file that mixed both syntaxes does not import one name twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -31,6 +30,16 @@ from shipway.flow_runners import (
     KubernetesFlowRunner,
     docker_pull_policy,
     kubernetes_pull_policy,
+)
+from shipway.migrate._imports import (
+    dotted,
+    drop_removed,
+    merge_imports,
+    module_node,
+    module_of,
+    removed,
+    same_alias,
+    with_names,
 )
 from shipway.migrate._notes import Note
 from shipway.migrate._rules import (
@@ -57,7 +66,7 @@ def rewrite_module(module: cst.Module) -> tuple[cst.Module, list[Note]]:
     plan = _plan(wrapper)
     rewrite = _Rewrite(plan)
     rewritten = wrapper.module.visit(rewrite)
-    rewritten = _merge_imports(rewritten, rewrite.created)
+    rewritten = merge_imports(rewritten, rewrite.created)
     return rewritten, sorted(set(plan.notes))
 
 
@@ -179,7 +188,7 @@ def _new_spelling(rule: Rule) -> str:
 
 def _note_plain_import(plan: _Plan, node: cst.Import) -> None:
     for alias in node.names:
-        name = _dotted(alias.name)
+        name = dotted(alias.name)
         if name in OLD_MODULES:
             plan.note(
                 node,
@@ -190,7 +199,7 @@ def _note_plain_import(plan: _Plan, node: cst.Import) -> None:
 
 
 def _bind(plan: _Plan, node: cst.ImportFrom, scope: Scope | None) -> None:
-    module = _module_of(node)
+    module = module_of(node)
     if module is None:
         return
     if isinstance(node.names, cst.ImportStar):
@@ -202,7 +211,7 @@ def _bind(plan: _Plan, node: cst.ImportFrom, scope: Scope | None) -> None:
             )
         return
     for alias in node.names:
-        name = _dotted(alias.name)
+        name = dotted(alias.name)
         rule = rule_for(module, name) if name else None
         if rule is None or name is None:
             continue
@@ -258,7 +267,7 @@ class _Rewrite(cst.CSTTransformer):
         if isinstance(func, cst.Attribute) and func.attr.value in _RUNNER_CLASSES:
             self.plan.note(
                 original_node,
-                f"{_dotted(func) or func.attr.value}(...) is not rewritten: import "
+                f"{dotted(func) or func.attr.value}(...) is not rewritten: import "
                 f"{func.attr.value} with 'from ... import' and run shipway migrate again, "
                 "or rewrite it by hand",
             )
@@ -369,7 +378,7 @@ class _Rewrite(cst.CSTTransformer):
             groups = replaced[0]
             assert groups is not None
             if not groups:
-                return _removed(updated_node)
+                return removed(updated_node)
             lines = [
                 cst.SimpleStatementLine(
                     body=[group],
@@ -398,14 +407,14 @@ class _Rewrite(cst.CSTTransformer):
                 )
                 return updated_node
         if not body:
-            return _removed(updated_node)
+            return removed(updated_node)
         body[-1] = body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
         return updated_node.with_changes(body=body)
 
     def _replacement(self, node: cst.ImportFrom) -> list[cst.ImportFrom] | None:
         """The import statements replacing ``node``, one per module (none if every name
         went away), or None if it stays as it is."""
-        module = _module_of(node)
+        module = module_of(node)
         if module is None or isinstance(node.names, cst.ImportStar):
             return None
         targets: list[tuple[str, cst.ImportAlias]] = []
@@ -425,17 +434,17 @@ class _Rewrite(cst.CSTTransformer):
         groups: dict[str, list[cst.ImportAlias]] = {}
         for new_module, alias in targets:
             names = groups.setdefault(new_module, [])
-            if not any(_same_alias(alias, other) for other in names):
+            if not any(same_alias(alias, other) for other in names):
                 names.append(alias)
         return [
-            _with_names(node.with_changes(module=_module_node(new_module)), names)
+            with_names(node.with_changes(module=module_node(new_module)), names)
             for new_module, names in groups.items()
         ]
 
     def leave_IndentedBlock(
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
     ) -> cst.IndentedBlock:
-        body, footer = _drop_removed(updated_node.body)
+        body, footer = drop_removed(updated_node.body)
         if not body:  # the block held nothing but the import that went away
             body = [cst.SimpleStatementLine(body=[cst.Pass()])]
         return updated_node.with_changes(body=body, footer=[*footer, *updated_node.footer])
@@ -485,198 +494,4 @@ def _targets(binding: _Binding) -> list[tuple[str, str]]:
 
 # -- 3. merging imports, removing statements -------------------------------------------
 
-#: Marks a statement line that a rewrite emptied; removed by its block (see _drop_removed).
-_REMOVED_MARK = "__shipway_migrate_removed__"
-
-
-def _removed(line: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
-    return line.with_changes(body=[cst.Expr(cst.Name(_REMOVED_MARK))])
-
-
-def _is_removed(statement: cst.CSTNode) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, cst.Name)
-        and statement.body[0].value.value == _REMOVED_MARK
-    )
-
-
-def _drop_removed(
-    body: Sequence[cst.BaseStatement],
-) -> tuple[list[cst.BaseStatement], list[cst.EmptyLine]]:
-    """Remove the marked statements, handing their comments (the lines above them) to the
-    statement that follows; comments with no statement after them are returned, for the
-    block's footer. No comment is lost."""
-    kept: list[cst.BaseStatement] = []
-    carried: list[cst.EmptyLine] = []
-    for statement in body:
-        if _is_removed(statement):
-            assert isinstance(statement, cst.SimpleStatementLine)
-            carried.extend(line for line in statement.leading_lines if line.comment)
-            continue
-        if carried and isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-            statement = statement.with_changes(leading_lines=[*carried, *statement.leading_lines])
-            carried = []
-        kept.append(statement)
-    return kept, carried
-
-
-def _merge_imports(module: cst.Module, created: Sequence[cst.SimpleStatementLine]) -> cst.Module:
-    """Fold each import the rewrite created into an import of the same module at the
-    top of the file (``from shipway import flow`` + ``from shipway import Deployment``
-    -> ``from shipway import Deployment, flow``). A created import carrying a comment
-    is never removed (it may still receive names)."""
-    body: list[cst.BaseStatement] = list(module.body)
-    header = _header_length(body)
-    keepers: dict[str, int] = {}
-    for index in range(header):  # the author's own imports are preferred as keepers
-        name = _plain_import_module(body[index])
-        if name is not None and name not in keepers and not _contains(created, body[index]):
-            keepers[name] = index
-    for index in range(header):
-        statement = body[index]
-        name = _plain_import_module(statement)
-        if name is None or not _contains(created, statement):
-            continue
-        keeper = keepers.setdefault(name, index)
-        if keeper == index or _has_comment(statement):
-            continue
-        assert isinstance(statement, cst.SimpleStatementLine)
-        body[keeper] = _add_names(body[keeper], _import_of(statement))
-        body[index] = _removed(statement)
-    kept, footer = _drop_removed(body)
-    return module.with_changes(body=kept, footer=[*footer, *module.footer])
-
-
-def _header_length(body: Sequence[cst.BaseStatement]) -> int:
-    """How many statements at the top are imports (after the docstring, if any)."""
-    index = 0
-    if body and isinstance(body[0], cst.SimpleStatementLine):
-        first = body[0].body[0] if body[0].body else None
-        if isinstance(first, cst.Expr) and isinstance(first.value, cst.SimpleString):
-            index = 1
-    while index < len(body):
-        statement = body[index]
-        if not isinstance(statement, cst.SimpleStatementLine) or not all(
-            isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body
-        ):
-            break
-        index += 1
-    return index
-
-
-def _plain_import_module(statement: cst.BaseStatement) -> str | None:
-    """The module of a line holding one ``from MODULE import names`` (no star)."""
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
-        return None
-    node = statement.body[0]
-    if not isinstance(node, cst.ImportFrom) or isinstance(node.names, cst.ImportStar):
-        return None
-    return _module_of(node)
-
-
-def _import_of(statement: cst.BaseStatement) -> cst.ImportFrom:
-    assert isinstance(statement, cst.SimpleStatementLine)
-    node = statement.body[0]
-    assert isinstance(node, cst.ImportFrom)
-    return node
-
-
-def _add_names(statement: cst.BaseStatement, source: cst.ImportFrom) -> cst.BaseStatement:
-    target = _import_of(statement)
-    assert not isinstance(target.names, cst.ImportStar)
-    assert not isinstance(source.names, cst.ImportStar)
-    names = list(target.names)
-    was_sorted = _sort_keys(names) == sorted(_sort_keys(names))
-    for alias in source.names:
-        if not any(_same_alias(alias, other) for other in names):
-            names.append(alias.with_changes(comma=cst.MaybeSentinel.DEFAULT))
-    if was_sorted:
-        names.sort(key=lambda alias: _sort_key(alias))
-    assert isinstance(statement, cst.SimpleStatementLine)
-    return statement.with_changes(body=[_with_names(target, names)])
-
-
-def _sort_key(alias: cst.ImportAlias) -> tuple[int, str, str]:
-    """isort's "order by type": CONSTANTS, then Classes, then functions and the rest."""
-    name = _dotted(alias.name) or ""
-    kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
-    return (kind, name.lower(), name)
-
-
-def _sort_keys(names: Iterable[cst.ImportAlias]) -> list[tuple[int, str, str]]:
-    return [_sort_key(alias) for alias in names]
-
-
-def _with_names(node: cst.ImportFrom, names: Sequence[cst.ImportAlias]) -> cst.ImportFrom:
-    """``node`` importing ``names``, with commas fit for where each name now stands:
-    a one-line import gets plain separators; one name per line in brackets keeps each
-    name's comma (and comment) and the trailing comma if it had one."""
-    lpar = node.lpar
-    old = node.names
-    multiline = lpar is not None and isinstance(lpar.whitespace_after, cst.ParenthesizedWhitespace)
-    if not multiline or isinstance(old, cst.ImportStar):
-        plain = [alias.with_changes(comma=cst.MaybeSentinel.DEFAULT) for alias in names]
-        return node.with_changes(names=plain)
-    assert lpar is not None and isinstance(lpar.whitespace_after, cst.ParenthesizedWhitespace)
-    indent = lpar.whitespace_after.last_line
-    last_comma = old[-1].comma
-    trailing = isinstance(last_comma, cst.Comma) and isinstance(
-        last_comma.whitespace_after, cst.ParenthesizedWhitespace
-    )
-    end = (
-        last_comma.whitespace_after.last_line
-        if isinstance(last_comma, cst.Comma)
-        and isinstance(last_comma.whitespace_after, cst.ParenthesizedWhitespace)
-        else cst.SimpleWhitespace("")
-    )
-    result = []
-    for index, alias in enumerate(names):
-        last = index == len(names) - 1
-        if last and not trailing:
-            result.append(alias.with_changes(comma=cst.MaybeSentinel.DEFAULT))
-            continue
-        comma = alias.comma
-        if not isinstance(comma, cst.Comma) or not isinstance(
-            comma.whitespace_after, cst.ParenthesizedWhitespace
-        ):
-            comma = cst.Comma(
-                whitespace_after=cst.ParenthesizedWhitespace(indent=True, last_line=indent)
-            )
-        assert isinstance(comma.whitespace_after, cst.ParenthesizedWhitespace)
-        spacing = comma.whitespace_after.with_changes(last_line=end if last else indent)
-        result.append(alias.with_changes(comma=comma.with_changes(whitespace_after=spacing)))
-    return node.with_changes(names=result)
-
-
-def _contains(nodes: Sequence[cst.CSTNode], node: cst.CSTNode) -> bool:
-    return any(candidate is node for candidate in nodes)
-
-
-def _same_alias(a: cst.ImportAlias, b: cst.ImportAlias) -> bool:
-    return _dotted(a.name) == _dotted(b.name) and a.evaluated_alias == b.evaluated_alias
-
-
-def _module_node(dotted: str) -> cst.Attribute | cst.Name:
-    node = cst.parse_expression(dotted)
-    assert isinstance(node, (cst.Attribute, cst.Name))
-    return node
-
-
-def _dotted(node: cst.BaseExpression | None) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr.value}" if base else None
-    return None
-
-
-def _module_of(node: cst.ImportFrom) -> str | None:
-    return None if node.relative else _dotted(node.module)
-
-
-def _has_comment(node: cst.CSTNode) -> bool:
-    return "#" in cst.Module(body=[]).code_for_node(node)
+#: Marks a statement line that a rewrite emptied; removed by its block (see drop_removed).
