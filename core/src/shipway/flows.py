@@ -51,11 +51,14 @@ class Flow(Generic[P, R]):
     def is_async(self) -> bool:
         return inspect.iscoroutinefunction(self.fn)
 
-    def validate_parameters(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
+    def validate_parameters(
+        self, parameters: Mapping[str, Any], *, partial: bool = False
+    ) -> dict[str, Any]:
         """Check names against the signature and coerce values to the annotations.
 
         Raises :class:`ParameterError` listing every problem, so the user fixes them
-        all at once.
+        all at once. ``partial``: required parameters may be missing (a deployment's
+        defaults, which each run may complete).
         """
         try:
             signature = inspect.signature(self.fn)
@@ -73,7 +76,7 @@ class Flow(Generic[P, R]):
                 accepted = ", ".join(named) or "no parameters"
                 problems.append(f"unknown parameter {key!r} (the flow accepts: {accepted})")
         for name, p in named.items():
-            if p.default is p.empty and name not in parameters:
+            if p.default is p.empty and name not in parameters and not partial:
                 problems.append(f"missing required parameter {name!r}")
 
         hints = _type_hints(self.fn)

@@ -150,6 +150,54 @@ def test_apply_mistakes_are_one_message(shipway: Run, project: Path) -> None:
     _one_error(shipway("deployment", "apply", check=False), "unknown time zone 'Mars/Olympus'")
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("flows/hello.py:hello", "flows/gone.py:hello"), "flows/gone.py"),
+        (("flows/hello.py:hello", "flows/hello.py:goodbye"), "'goodbye' not found"),
+        (
+            ('version: "1.0"', 'version: "1.0"\n    parameters: {whom: x}'),
+            "unknown parameter 'whom'",
+        ),
+    ],
+    ids=["missing-file", "missing-function", "unknown-parameter"],
+)
+def test_apply_checks_the_flow_before_storing_anything(
+    shipway: Run, project: Path, cli_store: Store, change: tuple[str, str], message: str
+) -> None:
+    (project / "shipway.yaml").write_text(PROJECT_YAML.replace(*change, 1))
+    result = shipway("deployment", "apply", check=False)
+    _one_error(result, message)
+    assert result.stderr.startswith("Error: shipway.yaml:2: deployment 'hello'")
+    assert ("--no-validate" in result.stderr) is ("parameter" not in message)
+    assert cli_store.list_deployments() == []
+
+
+def test_apply_no_validate_stores_a_flow_only_the_agents_have(
+    shipway: Run, project: Path, cli_store: Store
+) -> None:
+    (project / "shipway.yaml").write_text(
+        PROJECT_YAML.replace("flows/hello.py:hello", "flows/on_agents.py:etl", 1)
+    )
+    shipway("deployment", "apply", "--no-validate")
+    assert cli_store.get_deployment("hello").entrypoint == "flows/on_agents.py:etl"
+
+
+def test_apply_accepts_defaults_that_leave_a_required_parameter_to_each_run(
+    shipway: Run, project: Path, cli_store: Store
+) -> None:
+    (project / "flows" / "hello.py").write_text(
+        "from shipway import flow\n\n@flow\ndef hello(who: str, times: int = 1) -> None:\n"
+        "    print(f'hello {who}' * times)\n"
+    )
+    shipway("deployment", "apply")
+    assert {d.name for d in cli_store.list_deployments()} == {"hello", "quick"}
+    (project / "shipway.yaml").write_text(
+        PROJECT_YAML.replace('version: "1.0"', 'version: "1.0"\n    parameters: {times: many}')
+    )
+    _one_error(shipway("deployment", "apply", check=False), "parameter 'times'")
+
+
 def test_ls_reads_the_store_and_with_f_the_file(shipway: Run) -> None:
     assert "No deployments in the store" in shipway("deployment", "ls").stdout
     from_file = json.loads(shipway("deployment", "ls", "-f", "shipway.yaml", "--json").stdout)

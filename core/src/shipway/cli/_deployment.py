@@ -18,6 +18,7 @@ from shipway.cli._store_access import open_cli_store
 from shipway.cli._table import table
 from shipway.cli._times import parse_when, when
 from shipway.deployments import (
+    check_flow,
     deployment_spec,
     load_deployment_file,
     parse_override_args,
@@ -119,17 +120,28 @@ def inspect_command(name: str, file: str | None, as_json: bool) -> None:
 @deployment_group.command("apply")
 @click.argument("names", nargs=-1)
 @file_option
+@click.option(
+    "--no-validate",
+    is_flag=True,
+    help="Do not import the flows to check them (for flow files that exist only on the "
+    "agents' machines).",
+)
 @debug_option
-def apply_command(names: tuple[str, ...], file: str | None) -> None:
+def apply_command(names: tuple[str, ...], file: str | None, no_validate: bool) -> None:
     """Register deployments in the store for agents.
 
     All the deployments of the file, or NAMES; prints created, updated or unchanged for
-    each. Infrastructure is resolved and validated first."""
+    each. Infrastructure is resolved and validated first, and each flow is imported to
+    check that it exists and that the deployment's parameters fit it (--no-validate
+    skips that)."""
     source = load_deployment_file(file)
     chosen = [source.get(name) for name in names] or list(source.deployments.values())
     if not chosen:
         raise ConfigError(f"no deployments in {source.display}: nothing to apply")
     specs = [deployment_spec(source, deployment) for deployment in chosen]  # all valid first
+    if not no_validate:
+        for deployment in chosen:
+            check_flow(source, deployment)
     with open_cli_store() as store:
         for spec in specs:
             record, outcome = store.apply_deployment(spec)

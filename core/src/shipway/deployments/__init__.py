@@ -4,6 +4,7 @@ the one path from a deployment and its overrides to what a run needs."""
 from __future__ import annotations
 
 from shipway.deployments._files import DEFAULT_FILE, DeploymentFile, load_deployment_file
+from shipway.deployments._flow_check import check_flow
 from shipway.deployments._model import Deployment, collect_deployments
 from shipway.deployments._overrides import merge_overrides, parse_override_args
 from shipway.deployments._resolve import Locator, Resolution, RunRequest, resolve_run
@@ -18,6 +19,7 @@ __all__ = [
     "Locator",
     "Resolution",
     "RunRequest",
+    "check_flow",
     "collect_deployments",
     "deployment_spec",
     "load_deployment_file",
