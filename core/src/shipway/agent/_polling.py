@@ -1,0 +1,83 @@
+"""The polling loop: every poll interval (and at once when a run ends) look for
+cancellation requests, reconcile orphaned runs, create scheduled runs and claim due runs
+for the free slots."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+import anyio
+
+from shipway.agent._base import log
+from shipway.agent._recovery import Recovery
+from shipway.states import StateType
+
+__all__ = ["Polling"]
+
+
+class Polling(Recovery):
+    """Claim and watch runs until the agent stops."""
+
+    async def _poll(self) -> None:
+        settings = self.settings
+        claim_until = self._started_at if settings.run_once else None
+        next_reconcile = next_cancellation_check = 0.0
+        while True:
+            # A run ending wakes the loop at once to fill its slot (a new event before the
+            # work, so an ending during the work is not missed); cancellation requests are
+            # looked for once per poll interval however often that happens.
+            self._wake = anyio.Event()
+            if time.monotonic() >= next_cancellation_check:
+                await self._handle_cancellations()
+                next_cancellation_check = time.monotonic() + settings.poll_interval
+            if self._stopping:
+                if not self._active:
+                    return
+            else:
+                if time.monotonic() >= next_reconcile:
+                    await self._reconcile()
+                    next_reconcile = time.monotonic() + settings.reconcile_interval
+                if not settings.run_once:
+                    await self._create_scheduled_runs()
+                claimed = await self._claim(claim_until)
+                if settings.run_once and not claimed and not self._active:
+                    return
+            with anyio.move_on_after(settings.poll_interval):
+                await self._wake.wait()
+
+    async def _claim(self, now: datetime | None) -> int:
+        free = self.settings.limit - len(self._active)
+        if free <= 0:
+            return 0
+        assert self.id is not None
+        records = await self._calls(
+            self.store.claim_runs, self.id, list(self.settings.queues), free, now=now
+        )
+        if self._stopping:  # a signal arrived while claiming: run them all the same
+            log.debug("claimed %d run(s) while stopping", len(records))
+        for record in records:
+            self._event(record, StateType.PENDING, "claimed")
+            self._start(record, self._execute)
+        return len(records)
+
+    async def _create_scheduled_runs(self) -> None:
+        """Every agent does it (at most once a second); the store makes it idempotent."""
+        if time.monotonic() - self._last_schedule < 1.0:
+            return
+        self._last_schedule = time.monotonic()
+        created = await self._calls(
+            self.store.schedule_due_runs, datetime.now(timezone.utc), self.settings.schedule_horizon
+        )
+        if created:
+            log.debug("created %d scheduled run(s)", created)
+
+    async def _handle_cancellations(self) -> None:
+        assert self.id is not None
+        requested = await self._calls(self.store.runs_of_agent, self.id, (StateType.CANCELLING,))
+        for record in requested:
+            active = self._active.get(record.id)
+            if active is not None:
+                self._cancel(active)
+            elif self._is_new(record):  # ours, but nobody watches it
+                self._start(record, self._resume, record.agent_id)
