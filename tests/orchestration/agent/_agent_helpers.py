@@ -3,13 +3,14 @@ and ``shipway agent start`` run as real processes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -256,3 +257,35 @@ def max_overlap(records: Iterable[FlowRunRecord]) -> int:
 
 def in_seconds(seconds: float) -> timedelta:
     return timedelta(seconds=seconds)
+
+
+Execute = Callable[[str], None]
+
+
+@contextlib.contextmanager
+def claims_held_up(store_url: str) -> Iterator[Execute]:
+    """Hold a lock that every claim waits for (SQLite: the write lock; PostgreSQL: the
+    row of the work queue ``default``, which needs a limit for claims to lock it), and
+    yield a function running SQL in the transaction holding it, committed at the end."""
+    if store_url.startswith("postgres"):
+        import psycopg
+
+        with psycopg.connect(store_url.replace("+psycopg", ""), autocommit=False) as pg:
+            pg.execute("SELECT name FROM work_queues WHERE name = 'default' FOR UPDATE")
+            yield lambda sql: pg.execute(sql)  # type: ignore[call-overload]  # our literals
+            pg.commit()
+        return
+    import sqlite3
+
+    lite = sqlite3.connect(store_url.partition(":///")[2], timeout=30, isolation_level=None)
+    try:
+        lite.execute("BEGIN IMMEDIATE")
+        yield lambda sql: lite.execute(sql) and None
+        lite.execute("COMMIT")
+    finally:
+        lite.close()
+
+
+def make_due(run_id: str) -> str:
+    """SQL that makes a Scheduled run due (for :func:`claims_held_up`)."""
+    return f"UPDATE flow_runs SET scheduled_time = '2000-01-01 00:00:00' WHERE id = '{run_id}'"

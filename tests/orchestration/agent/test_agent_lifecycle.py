@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -11,8 +12,10 @@ from _agent_helpers import (
     Agents,
     appending_command,
     apply,
+    claims_held_up,
     in_seconds,
     log_text,
+    make_due,
     max_overlap,
     run_ids_in,
     states_of,
@@ -55,6 +58,7 @@ def test_sigterm_lets_running_runs_finish(
     wait_for(marker.exists, what="the flow to start")
 
     agent.signal(signal.SIGTERM)
+    wait_for(lambda: "no new runs" in agent.output, what="the agent to acknowledge")
     late = store.create_flow_run("sleeper")
 
     assert agent.wait() == 0, agent.output
@@ -62,6 +66,39 @@ def test_sigterm_lets_running_runs_finish(
     assert record.state is S.COMPLETED, record.state_message
     assert "slept to the end" in log_text(store, run.id)
     assert store.get_flow_run(late.id).state is S.SCHEDULED  # not claimed after the signal
+
+
+def test_a_stop_acknowledged_holds_for_a_claim_under_way(
+    store: Store, store_url: str, agents: Agents, project: Path, tmp_path: Path
+) -> None:
+    """The agent says "no new runs" only once its polling loop has stopped claiming: a
+    claim it had started (here held up by a lock on the store) is over by then, and no
+    run that becomes due after the acknowledgement is taken."""
+    apply(store, "hello", project)
+    store.set_work_queue_limit("default", 100)  # a claim then locks the queue's row first
+    late = store.create_flow_run(
+        "hello", scheduled_time=datetime.now(timezone.utc) + in_seconds(3600)
+    )
+    agent = agents.start()
+    wait_for(lambda: "polling" in agent.output, what="the agent to start")
+
+    acknowledged = False
+    with claims_held_up(store_url) as execute:
+        time.sleep(1.0)  # the agent's next claim (every 0.2 s) now waits for the lock
+        agent.signal(signal.SIGTERM)
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline and not acknowledged:
+            acknowledged = "no new runs" in agent.output
+            time.sleep(0.05)
+        if acknowledged:  # too early: the claim under way would take the run made due now
+            execute(make_due(late.id))
+    if not acknowledged:
+        wait_for(lambda: "no new runs" in agent.output, what="the agent to acknowledge")
+        with claims_held_up(store_url) as execute:
+            execute(make_due(late.id))
+
+    assert agent.wait() == 0, agent.output
+    assert store.get_flow_run(late.id).state is S.SCHEDULED, agent.output
 
 
 def test_a_second_signal_cancels_the_runs(

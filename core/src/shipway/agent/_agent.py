@@ -20,12 +20,18 @@ class Agent(Polling):
     """Poll the store and run what is due. ``await agent.run()`` returns when the agent
     has stopped (a signal, or ``run_once`` and nothing left) and has deregistered."""
 
-    def stop(self, force: bool = False) -> None:
-        """Stop claiming and finish the running runs; ``force``: kill them (Cancelled)."""
+    def stop(self, force: bool = False, *, because: str | None = None) -> None:
+        """Stop claiming and finish the running runs; ``force``: kill them (Cancelled).
+
+        The agent says it has stopped claiming (naming ``because``, e.g. the signal) only
+        once its polling loop has, a claim under way included: from that moment on no new
+        run is taken."""
         if force:
             self._forced = True
             for active in list(self._active.values()):
                 self._cancel(active)
+        if not self._stopping:
+            self._stop_reason = because
         self._stopping = True
         self._wake.set()
 
@@ -65,11 +71,7 @@ class Agent(Polling):
             async for signum in signals:
                 name = signal.Signals(signum).name
                 if not self._stopping:
-                    self._notice(
-                        f"{name}: no new runs; waiting for {len(self._active)} running "
-                        "run(s) to finish (signal again to cancel them)"
-                    )
-                    self.stop()
+                    self.stop(because=name)  # the polling loop says so once it stopped claiming
                 else:
                     self._notice(f"{name} again: cancelling {len(self._active)} run(s)")
                     self.stop(force=True)

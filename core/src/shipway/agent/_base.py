@@ -95,6 +95,9 @@ class AgentBase:
         self._unreachable: set[str] = set()
         self._wake = anyio.Event()
         self._stopping = False
+        self._stop_reason: str | None = None
+        """What asked the agent to stop (a signal's name), for its acknowledgement."""
+        self._stop_acknowledged = False
         self._forced = False
         self._runs: TaskGroup | None = None
         self._started_at = datetime.now(timezone.utc)

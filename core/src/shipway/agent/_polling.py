@@ -32,6 +32,8 @@ class Polling(Recovery):
                 await self._handle_cancellations()
                 next_cancellation_check = time.monotonic() + settings.poll_interval
             if self._stopping:
+                # No claim is under way here: from now on none is made, so say so.
+                self._acknowledge_stop()
                 if not self._active:
                     return
             else:
@@ -46,15 +48,27 @@ class Polling(Recovery):
             with anyio.move_on_after(settings.poll_interval):
                 await self._wake.wait()
 
+    def _acknowledge_stop(self) -> None:
+        if self._stop_acknowledged:
+            return
+        self._stop_acknowledged = True
+        waiting = f"waiting for {len(self._active)} running run(s) to finish"
+        if self._stop_reason is None:
+            self._notice(f"stopping: no new runs; {waiting}")
+        else:
+            self._notice(
+                f"{self._stop_reason}: no new runs; {waiting} (signal again to cancel them)"
+            )
+
     async def _claim(self, now: datetime | None) -> int:
         free = self.settings.limit - len(self._active)
-        if free <= 0:
+        if free <= 0 or self._stopping:  # asked to stop while reconciling or scheduling
             return 0
         assert self.id is not None
         records = await self._calls(
             self.store.claim_runs, self.id, list(self.settings.queues), free, now=now
         )
-        if self._stopping:  # a signal arrived while claiming: run them all the same
+        if self._stopping:  # asked to stop while claiming: run them all the same
             log.debug("claimed %d run(s) while stopping", len(records))
         for record in records:
             self._event(record, StateType.PENDING, "claimed")
