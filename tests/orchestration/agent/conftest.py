@@ -1,25 +1,6 @@
-"""Fixtures for the agent tests (the store fixtures come from tests/orchestration)."""
+"""Fixtures for the agent tests (tests/_agent_fixtures.py; the store fixtures come from
+tests/orchestration)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from _agent_helpers import Agents, write_project
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return write_project(tmp_path / "project")
-
-
-@pytest.fixture
-def agents(store_url: str, shipway_home: Path, tmp_path: Path) -> Iterator[Agents]:
-    logs = tmp_path / "agent-logs"
-    logs.mkdir()
-    started = Agents(store_url, shipway_home, logs)
-    try:
-        yield started
-    finally:
-        started.stop_all()
+from _agent_fixtures import agents, project  # noqa: F401  # fixtures are found by their names

@@ -22,7 +22,6 @@ from _agent_helpers import (
     wait_for,
     wait_for_state,
 )
-
 from shipway.states import StateType
 from shipway.store import Store
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from _agent_helpers import Agents, appending_command, apply, run_ids_in, wait_for
 
+from _agent_helpers import Agents, appending_command, apply, run_ids_in, wait_for
 from shipway.schedules import IntervalSchedule
 from shipway.states import StateType
 from shipway.store import Store

@@ -6,7 +6,6 @@ import socket
 from pathlib import Path
 
 from _agent_helpers import Agents, apply, log_text, states_of, wait_for_state
-
 from shipway.states import StateType
 from shipway.store import Store
 

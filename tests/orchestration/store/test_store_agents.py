@@ -6,7 +6,6 @@ import time
 from datetime import timedelta
 
 from _store_helpers import spec
-
 from shipway.states import StateType
 from shipway.store import StateChange, Store
 

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from _store_helpers import spec, utc
 
+from _store_helpers import spec, utc
 from shipway.states import StateType
 from shipway.store import StateChange, Store
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import click
 import pytest
-from _postgres import PostgresServer
 
+from _postgres import PostgresServer
 from shipway import liveness
 from shipway.states import StateType
 from shipway.store import LogLine, Retry, StateChange, Store, open_store

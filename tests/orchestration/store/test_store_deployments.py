@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from _store_helpers import spec, utc
 
+from _store_helpers import spec, utc
 from shipway.schedules import CronSchedule, IntervalSchedule
 from shipway.states import StateType
 from shipway.store import FlowRunNotFound, Store, StoredDeploymentNotFound

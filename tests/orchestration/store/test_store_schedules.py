@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from _store_helpers import scheduled_spec, spec, utc
 
+from _store_helpers import scheduled_spec, spec, utc
 from shipway.schedules import (
     CronSchedule,
     IntervalSchedule,

@@ -1,5 +1,6 @@
-"""A database that cannot be reached is StoreUnavailable (retryable), and the same Store
-works again once the database is back."""
+"""A database that cannot be reached is StoreUnavailable (retryable); one that refuses the
+URL is a mistake, not an outage. (A database that goes away and comes back:
+tests/reliability/test_database_outage.py.)"""
 
 from __future__ import annotations
 
@@ -9,30 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from _postgres import PostgresServer
-from _store_helpers import spec
-
 from shipway.store import StoreUnavailable, open_store
-
-
-def test_postgres_stopped_and_back(postgres_server: PostgresServer) -> None:
-    if not postgres_server.can_restart:
-        pytest.skip("the server comes from SHIPWAY_TEST_POSTGRES_URL and cannot be stopped")
-    url = postgres_server.create_database()
-    store = open_store(url)
-    try:
-        store.apply_deployment(spec())
-        postgres_server.stop()
-        with pytest.raises(StoreUnavailable, match=r"cannot be reached|lost") as caught:
-            store.create_flow_run("hello")
-        assert caught.value.exit_code == 3
-        with pytest.raises(StoreUnavailable):
-            open_store(url)
-        postgres_server.start()
-        run = store.create_flow_run("hello")
-        assert store.get_flow_run(run.id).id == run.id
-    finally:
-        store.close()
 
 
 def test_unreachable_server_masks_the_password() -> None:
