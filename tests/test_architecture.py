@@ -46,6 +46,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "shipway.entrypoints",
         "shipway.errors",
         "shipway.exit_status",
+        "shipway.names",
         "shipway.environment",
         "shipway._first_party",
         "shipway._markers",

@@ -24,3 +24,36 @@ def outage(store_url: str, postgres_server: Any, seconds: float) -> None:
         connection.execute("COMMIT")
     finally:
         connection.close()
+
+
+REFUSAL = "refused by the test's trigger"
+_QUOTED_REFUSAL = REFUSAL.replace("'", "''")  # as an SQL literal
+
+
+def refuse_deployment(store_url: str, name: str) -> None:
+    """Make the database itself refuse to insert the deployment ``name`` (a trigger), as
+    a permission, a constraint or a full disk would in the middle of a write."""
+    if store_url.startswith("postgres"):
+        import psycopg
+
+        with psycopg.connect(store_url.replace("+psycopg", ""), autocommit=True) as pg:
+            pg.execute(
+                "CREATE FUNCTION refuse_deployment() RETURNS trigger AS $$ BEGIN "
+                f"IF NEW.name = '{name}' THEN RAISE EXCEPTION '{_QUOTED_REFUSAL}'; "
+                "END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+            pg.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON deployments "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_deployment()"
+            )
+        return
+    import sqlite3
+
+    connection = sqlite3.connect(store_url.partition(":///")[2], isolation_level=None)
+    try:
+        connection.execute(
+            f"CREATE TRIGGER refuse BEFORE INSERT ON deployments WHEN NEW.name = '{name}' "
+            f"BEGIN SELECT RAISE(ABORT, '{_QUOTED_REFUSAL}'); END"
+        )
+    finally:
+        connection.close()

@@ -243,6 +243,14 @@ def test_a_user_mistake_is_one_message(agents: Agents) -> None:
     assert "Traceback" not in agent.output
 
 
+def test_an_agent_name_too_long_for_the_store_is_one_message(agents: Agents) -> None:
+    """Issue 15, item 3: refused before the agent registers (PostgreSQL failed on it)."""
+    agent = agents.start("--name", "a" * 201, "--run-once")
+    assert agent.wait() == 2, agent.output
+    assert "the agent name is 201 characters long" in agent.output
+    assert "Traceback" not in agent.output and "unexpected" not in agent.output
+
+
 def test_run_once_without_a_store_fails_with_one_message(agents: Agents) -> None:
     agents.store_url = "postgresql://shipway@127.0.0.1:1/nowhere"
     agent = agents.start("--run-once")

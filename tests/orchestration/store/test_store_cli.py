@@ -198,6 +198,22 @@ def test_apply_accepts_defaults_that_leave_a_required_parameter_to_each_run(
     _one_error(shipway("deployment", "apply", check=False), "parameter 'times'")
 
 
+def test_apply_refuses_a_name_too_long_for_the_store_and_applies_none(
+    project: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15, item 3: the third deployment's name is longer than the store keeps."""
+    shipway = _runner(project, store_url, monkeypatch)
+    long_name = "x" * 201
+    (project / "shipway.yaml").write_text(
+        PROJECT_YAML + f"  - name: {long_name}\n    flow: flows/hello.py:hello\n"
+    )
+    result = shipway("deployment", "apply", check=False)
+    _one_error(result, "deployments[2].name: the deployment name is 201 characters long")
+    assert "shipway.yaml:" in result.stderr and "at most 200" in result.stderr
+    with open_store(store_url) as store:
+        assert store.list_deployments() == []
+
+
 def test_ls_reads_the_store_and_with_f_the_file(shipway: Run) -> None:
     assert "No deployments in the store" in shipway("deployment", "ls").stdout
     from_file = json.loads(shipway("deployment", "ls", "-f", "shipway.yaml", "--json").stdout)

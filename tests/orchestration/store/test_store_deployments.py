@@ -114,3 +114,38 @@ def test_concurrent_applies_of_a_new_deployment(store: Store) -> None:
         outcomes = list(pool.map(lambda _: store.apply_deployment(spec("race"))[1], range(8)))
     assert sorted(outcomes) == ["created"] + ["unchanged"] * 7
     assert [d.name for d in store.list_deployments()] == ["race"]
+
+
+def test_names_longer_than_the_store_keeps_are_refused_up_front(store: Store) -> None:
+    """Issue 15, item 3: a 201-character name failed on PostgreSQL with an unexpected
+    DataError (and was kept on SQLite). Refused before the database with one message,
+    wherever it comes in; 200 characters fit."""
+    from shipway.errors import ConfigError
+    from shipway.store import StoreError
+
+    with pytest.raises(ConfigError, match=r"the deployment name is 201 characters long"):
+        spec("d" * 201)
+    with pytest.raises(ConfigError, match=r"the work queue of deployment 'q' is 201 char"):
+        spec("q", work_queue="w" * 201)
+    with pytest.raises(StoreError, match=r"the agent name is 201 characters long"):
+        store.register_agent("a" * 201, [], 1)
+    with pytest.raises(StoreError, match=r"the work queue name is 201 characters long"):
+        store.register_agent("fine", ["w" * 201], 1)
+    with pytest.raises(StoreError, match=r"the work queue name is 201 characters long"):
+        store.set_work_queue_limit("w" * 201, 1)
+    assert store.list_agents() == [] and store.list_work_queues() == []
+
+    longest = spec("n" * 200, version="v" * 200, work_queue="w" * 200, flow_name="f" * 200)
+    record, _ = store.apply_deployment(longest)
+    assert record.spec() == longest
+    assert store.create_flow_run("n" * 200).work_queue == "w" * 200
+    assert store.register_agent("a" * 200, ["w" * 200], 1).name == "a" * 200
+
+
+def test_apply_deployments_writes_all_in_one_go(store: Store) -> None:
+    applied = store.apply_deployments([spec("one"), spec("two", work_queue="gpu"), spec("one")])
+    assert [(record.name, outcome) for record, outcome in applied] == [
+        ("one", "created"), ("two", "created"), ("one", "unchanged"),
+    ]  # fmt: skip
+    assert applied[0][0].id == applied[2][0].id
+    assert {q.name for q in store.list_work_queues()} == {"default", "gpu"}

@@ -6,6 +6,7 @@ import dataclasses
 from datetime import timedelta
 
 from shipway.liveness import HEARTBEAT_INTERVAL, silence_limit
+from shipway.names import check_name_length
 from shipway.states import StateType
 
 __all__ = ["AgentSettings", "RunEvent"]
@@ -31,6 +32,11 @@ class AgentSettings:
     another host) waits this long, counted from its agent's last heartbeat, for an agent
     that can reach it, then is marked Crashed."""
     handle_signals: bool = True
+
+    def __post_init__(self) -> None:
+        check_name_length("the agent name", self.name)
+        for queue in self.queues:
+            check_name_length("a work queue name", queue)
 
     @property
     def stale_after(self) -> timedelta:

@@ -143,8 +143,7 @@ def apply_command(names: tuple[str, ...], file: str | None, no_validate: bool) -
         for deployment in chosen:
             check_flow(source, deployment)
     with open_cli_store() as store:
-        for spec in specs:
-            record, outcome = store.apply_deployment(spec)
+        for record, outcome in store.apply_deployments(specs):  # all or none
             colour = {"created": "green", "updated": "yellow"}.get(outcome)
             described = _describe_schedule(record.schedule)
             schedule = f", {described}" if described else ""

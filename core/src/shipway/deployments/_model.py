@@ -6,10 +6,19 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from shipway.flows import Flow
 from shipway.infrastructure import Infrastructure
+from shipway.names import too_long
 from shipway.schedules import (
     CronSchedule,
     IntervalSchedule,
@@ -116,7 +125,10 @@ class Deployment(BaseModel):
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
-    name: str = Field(min_length=1, description="The name `shipway run NAME` selects.")
+    name: str = Field(
+        min_length=1,
+        description="The name `shipway run NAME` selects.",
+    )
     flow: str = Field(
         description="The flow's entrypoint, 'path/to/file.py:function' or "
         "'package.module:function' "
@@ -136,7 +148,10 @@ class Deployment(BaseModel):
         default_factory=list, description="Free-form tags, shown by `shipway deployment ls`."
     )
     description: str | None = Field(default=None, description="Free text about the deployment.")
-    version: str | None = Field(default=None, description="Free text: the deployment's version.")
+    version: str | None = Field(
+        default=None,
+        description="Free text: the deployment's version.",
+    )
     path: str | None = Field(
         default=None,
         description="The project directory entrypoints are relative to; "
@@ -178,6 +193,15 @@ class Deployment(BaseModel):
             raise ValueError(
                 "must look like 'path/to/file.py:function' or 'package.module:function'"
             )
+        return value
+
+    @field_validator("name", "version", "work_queue")
+    @classmethod
+    def _fits_the_store(cls, value: str | None, info: ValidationInfo) -> str | None:
+        what = {"name": "the deployment name", "version": "the version"}
+        problem = too_long(what.get(info.field_name or "", "the work queue"), value or "")
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @field_validator("infrastructure", mode="before")

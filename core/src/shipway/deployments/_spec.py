@@ -10,6 +10,7 @@ from shipway.deployments._files import DeploymentFile
 from shipway.deployments._model import Deployment
 from shipway.deployments._resolve import RunRequest
 from shipway.deployments._resolve_file import resolve_infrastructure
+from shipway.names import check_name_length
 from shipway.plugins import PluginRegistry
 from shipway.schedules import Schedule
 
@@ -36,6 +37,12 @@ class DeploymentSpec:
     schedule: Schedule | None = None
     retries: int = 0
     retry_delay_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_name_length("the deployment name", self.name)
+        check_name_length(f"the flow name of deployment {self.name!r}", self.flow_name)
+        check_name_length(f"the work queue of deployment {self.name!r}", self.work_queue)
+        check_name_length(f"the version of deployment {self.name!r}", self.version)
 
     def run_request(
         self,

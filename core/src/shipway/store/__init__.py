@@ -26,6 +26,8 @@ Deviations from / additions to the orchestration contract (for the agent's autho
 - ``read_logs`` and ``append_logs`` take the full run id (no prefix lookup).
 - ``request_cancellation`` on a run already Cancelling returns it unchanged.
 - ``StoreUnavailable.exit_code`` is 3 (the CLI could not do anything).
+- ``StoreFailed`` (extra): the database refused a statement unexpectedly; its message
+  names the statement, never the values it carried.
 - ``StoreRefused`` (extra): the server answers but refuses the URL (no such database or
   user, wrong password); not retryable for a command, retried by a running agent.
 """
@@ -37,6 +39,7 @@ from shipway.store._errors import (
     StateConflict,
     StoredDeploymentNotFound,
     StoreError,
+    StoreFailed,
     StoreRefused,
     StoreUnavailable,
 )
@@ -73,6 +76,7 @@ __all__ = [
     "StateRecord",
     "Store",
     "StoreError",
+    "StoreFailed",
     "StoreRefused",
     "StoreUnavailable",
     "StoredDeploymentNotFound",

@@ -23,6 +23,7 @@ class Agents:
     db: Database
 
     def register_agent(self, name: str, queues: Sequence[str], limit: int | None) -> AgentRecord:
+        t.check_lengths(t.agents, {"name": name})
         stamp = utc_now()
         record = AgentRecord(
             id=str(uuid.uuid4()),

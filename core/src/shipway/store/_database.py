@@ -5,6 +5,7 @@ through one :class:`Database`."""
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shipway.store._engine import WRITE, create_engine
-from shipway.store._errors import StoreError, StoreRefused, StoreUnavailable
+from shipway.store._errors import StoreError, StoreFailed, StoreRefused, StoreUnavailable
 from shipway.store._migrate import migrate, sqlite_file
 from shipway.store._url import DATABASE_URL_VAR, HOME_VAR, mask_url
 
@@ -59,7 +60,7 @@ class Database:
                 f"the PostgreSQL driver is not installed ({exc.name})",
                 hint="Install it with: pip install 'shipway[postgres]'",
             ) from None
-        with self._unavailable_as_error():
+        with self._database_errors():
             migrate(self._engine, sqlite_path)
 
     def close(self) -> None:
@@ -68,7 +69,7 @@ class Database:
     @contextlib.contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[sa.Connection]:
         """One short transaction; an unreachable database raises StoreUnavailable."""
-        with self._unavailable_as_error(), self._engine.connect() as connection:
+        with self._database_errors(), self._engine.connect() as connection:
             if write:
                 connection.execution_options(**{WRITE: True})
             with connection.begin():
@@ -91,7 +92,9 @@ class Database:
         return sqlite_insert(table)
 
     @contextlib.contextmanager
-    def _unavailable_as_error(self) -> Iterator[None]:
+    def _database_errors(self) -> Iterator[None]:
+        """Turn what the database raises into store errors that say what to do, with
+        neither a statement's values (secrets) nor a driver's traceback."""
         try:
             yield
         except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
@@ -110,7 +113,12 @@ class Database:
                 raise StoreUnavailable(
                     f"the connection to the store at {self.url} was lost: {_first_line(exc)}"
                 ) from exc
-            raise
+            raise StoreFailed(
+                f"the store at {self.url} failed on {_statement_summary(exc.statement)}: "
+                f"{_first_line(exc)}",
+                hint="This is a bug in shipway, or the database refused the change itself "
+                "(a trigger, a permission); run again with --debug for the traceback.",
+            ) from exc
 
 
 # Answers of a PostgreSQL server that mean the URL is wrong, not that the server is busy
@@ -130,3 +138,17 @@ def _refused_for_good(exc: BaseException) -> bool:
 def _first_line(exc: BaseException) -> str:
     original = getattr(exc, "orig", None) or exc
     return (str(original).strip().splitlines() or [type(original).__name__])[0]
+
+
+_STATEMENT = re.compile(
+    r"^\s*(INSERT INTO|UPDATE|DELETE FROM|SELECT\b.*?\bFROM)\s+(\w+)", re.S | re.I
+)
+
+
+def _statement_summary(statement: str | None) -> str:
+    """``INSERT INTO deployments``: which statement failed, without its values."""
+    match = _STATEMENT.match(statement or "")
+    if match is None:
+        return "a statement"
+    verb = "SELECT ... FROM" if match[1].upper().startswith("SELECT") else match[1].upper()
+    return f"{verb} {match[2]}"

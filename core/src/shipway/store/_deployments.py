@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -22,49 +24,57 @@ __all__ = ["Deployments"]
 class Deployments:
     db: Database
 
-    def apply_deployment(self, spec: DeploymentSpec) -> tuple[DeploymentRecord, str]:
-        try:
-            return self._apply(spec)
-        except sa.exc.IntegrityError:
-            # Another process created it between our look and our insert: now it exists.
-            return self._apply(spec)
-
-    def _apply(self, spec: DeploymentSpec) -> tuple[DeploymentRecord, str]:
-        values = deployment_values(spec)
-        stamp = utc_now()
+    def apply_deployments(
+        self, specs: Sequence[DeploymentSpec]
+    ) -> list[tuple[DeploymentRecord, str]]:
+        # Every value is checked before anything is written, and all go in one
+        # transaction: a failure on the last leaves none applied.
+        values = [deployment_values(spec) for spec in specs]
+        for row in values:
+            t.check_lengths(t.deployments, row)
         with self.db.transaction() as connection:
-            row = connection.execute(
-                self.db.for_update(
-                    sa.select(t.deployments).where(t.deployments.c.name == spec.name)
+            applied = [self._apply_one(connection, row) for row in values]
+            ensure_work_queues(self.db, connection, sorted({v["work_queue"] for v in values}))
+            rows = {
+                row.id: row
+                for row in connection.execute(
+                    sa.select(t.deployments).where(
+                        t.deployments.c.id.in_([deployment_id for deployment_id, _ in applied])
+                    )
                 )
+            }
+        return [(deployment_from_row(rows[d]), outcome) for d, outcome in applied]
+
+    def _apply_one(self, connection: sa.Connection, values: dict[str, Any]) -> tuple[str, str]:
+        """Create or update one deployment: its id, and "created", "updated" or "unchanged"."""
+        stamp = utc_now()
+        query = self.db.for_update(
+            sa.select(t.deployments).where(t.deployments.c.name == values["name"])
+        )
+        row = connection.execute(query).first()
+        if row is None:
+            deployment_id = str(uuid.uuid4())
+            inserted = connection.execute(
+                self.db.insert(t.deployments)
+                .values(id=deployment_id, created=stamp, updated=stamp, **values)
+                .on_conflict_do_nothing(index_elements=["name"])
+                .returning(t.deployments.c.id)
             ).first()
-            if row is None:
-                deployment_id = str(uuid.uuid4())
-                connection.execute(
-                    t.deployments.insert().values(
-                        id=deployment_id, created=stamp, updated=stamp, **values
-                    )
-                )
-                outcome = "created"
-            else:
-                deployment_id = row.id
-                current = {key: getattr(row, key) for key in values}
-                if current == values:
-                    outcome = "unchanged"
-                else:
-                    connection.execute(
-                        t.deployments.update()
-                        .where(t.deployments.c.id == deployment_id)
-                        .values(updated=stamp, **values)
-                    )
-                    outcome = "updated"
-                    if current["schedule"] != values["schedule"]:
-                        _drop_planned_runs(connection, deployment_id)
-            ensure_work_queues(self.db, connection, [spec.work_queue])
-            stored = connection.execute(
-                sa.select(t.deployments).where(t.deployments.c.id == deployment_id)
-            ).one()
-        return deployment_from_row(stored), outcome
+            if inserted is not None:
+                return deployment_id, "created"
+            # Another process created it between our look and our insert: update that one.
+            row = connection.execute(query).one()
+        current = {key: getattr(row, key) for key in values}
+        if current == values:
+            return row.id, "unchanged"
+        connection.execute(
+            t.deployments.update()
+            .where(t.deployments.c.id == row.id)
+            .values(updated=stamp, **values)
+        )
+        if current["schedule"] != values["schedule"]:
+            _drop_planned_runs(connection, row.id)
+        return row.id, "updated"
 
     def get_deployment(self, name: str) -> DeploymentRecord:
         with self.db.transaction(write=False) as connection:

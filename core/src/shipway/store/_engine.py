@@ -28,13 +28,19 @@ def create_engine(url: str, sqlite_path: Path | None) -> sa.Engine:
     # An agent calls the store from many worker threads: a roomy pool, and pre-ping so
     # that connections cut by a database restart are replaced instead of failing once.
     return sa.create_engine(
-        parsed, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args
+        parsed,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        connect_args=connect_args,
+        hide_parameters=True,  # a statement's values may be secrets: never in an error
     )
 
 
 def _sqlite_engine(url: sa.URL, *, in_memory: bool) -> sa.Engine:
     kwargs: dict[str, Any] = {
-        "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False}
+        "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        "hide_parameters": True,  # a statement's values may be secrets: never in an error
     }
     if in_memory:  # one shared connection, or every connection sees its own empty database
         kwargs["poolclass"] = sa.pool.StaticPool

@@ -9,6 +9,7 @@ __all__ = [
     "FlowRunNotFound",
     "StateConflict",
     "StoreError",
+    "StoreFailed",
     "StoreRefused",
     "StoreUnavailable",
     "StoredDeploymentNotFound",
@@ -31,6 +32,14 @@ class StoreRefused(StoreError):
     """The database server answers but refuses the URL: no such database or user, a wrong
     password. Waiting will not fix it, so a command stops at once (a running agent,
     which must not lose its runs, still retries it)."""
+
+
+class StoreFailed(StoreError):
+    """The database refused a statement for a reason shipway did not expect (a bug, or a
+    trigger or permission of the database's own). The message says which statement and
+    why, never the values it carried (they may be secrets)."""
+
+    exit_code = ExitStatus.FAILED
 
 
 class StoredDeploymentNotFound(StoreError, DeploymentNotFound):

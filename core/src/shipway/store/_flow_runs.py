@@ -47,6 +47,7 @@ class FlowRuns:
         values = new_run_values(deployment, created, scheduled_time or created)
         values["parameters"] = dumps({**deployment.parameters, **(parameters or {})})
         values["overrides"] = dumps(dict(overrides or {}))
+        t.check_lengths(t.flow_runs, values)
         with self.db.transaction() as connection:
             connection.execute(t.flow_runs.insert().values(**values))
             add_history(

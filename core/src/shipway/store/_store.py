@@ -77,7 +77,13 @@ class Store:
     def apply_deployment(self, spec: DeploymentSpec) -> tuple[DeploymentRecord, str]:
         """Create or update the deployment named ``spec.name``: "created", "updated" or
         "unchanged". A changed schedule drops the runs the old one had planned."""
-        return self._deployments.apply_deployment(spec)
+        return self._deployments.apply_deployments([spec])[0]
+
+    def apply_deployments(
+        self, specs: Sequence[DeploymentSpec]
+    ) -> list[tuple[DeploymentRecord, str]]:
+        """:meth:`apply_deployment` for each, in one transaction: all or none."""
+        return self._deployments.apply_deployments(specs)
 
     def get_deployment(self, name: str) -> DeploymentRecord:
         return self._deployments.get_deployment(name)

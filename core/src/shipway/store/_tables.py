@@ -5,13 +5,18 @@ as naive UTC and come back aware."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
 
+from shipway.names import MAX_NAME_LENGTH, too_long
+from shipway.store._errors import StoreError
+
 __all__ = [
     "agents",
+    "check_lengths",
     "deployments",
     "flow_run_states",
     "flow_runs",
@@ -49,16 +54,16 @@ deployments = sa.Table(
     "deployments",
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("name", sa.String(MAX_NAME_LENGTH), nullable=False, unique=True),
     sa.Column("entrypoint", sa.Text, nullable=False),
-    sa.Column("flow_name", sa.String(200), nullable=False),
+    sa.Column("flow_name", sa.String(MAX_NAME_LENGTH), nullable=False),
     sa.Column("working_dir", sa.Text),
     sa.Column("parameters", sa.Text, nullable=False),
     sa.Column("infrastructure", sa.Text, nullable=False),
-    sa.Column("work_queue", sa.String(200), nullable=False),
+    sa.Column("work_queue", sa.String(MAX_NAME_LENGTH), nullable=False),
     sa.Column("tags", sa.Text, nullable=False),
     sa.Column("description", sa.Text, nullable=False),
-    sa.Column("version", sa.String(200)),
+    sa.Column("version", sa.String(MAX_NAME_LENGTH)),
     sa.Column("schedule", sa.Text),
     sa.Column("retries", sa.Integer, nullable=False),
     sa.Column("retry_delay_seconds", sa.Float, nullable=False),
@@ -71,14 +76,14 @@ flow_runs = sa.Table(
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("deployment_id", sa.String(36), nullable=False),
-    sa.Column("deployment_name", sa.String(200), nullable=False),
-    sa.Column("flow_name", sa.String(200), nullable=False),
+    sa.Column("deployment_name", sa.String(MAX_NAME_LENGTH), nullable=False),
+    sa.Column("flow_name", sa.String(MAX_NAME_LENGTH), nullable=False),
     sa.Column("entrypoint", sa.Text, nullable=False),
     sa.Column("working_dir", sa.Text),
     sa.Column("parameters", sa.Text, nullable=False),
     sa.Column("overrides", sa.Text, nullable=False),
     sa.Column("infrastructure", sa.Text, nullable=False),
-    sa.Column("work_queue", sa.String(200), nullable=False),
+    sa.Column("work_queue", sa.String(MAX_NAME_LENGTH), nullable=False),
     sa.Column("state", sa.String(20), nullable=False),
     sa.Column("state_message", sa.Text, nullable=False),
     sa.Column("scheduled_time", UTCDateTime, nullable=False),
@@ -133,7 +138,7 @@ agents = sa.Table(
     "agents",
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("name", sa.String(MAX_NAME_LENGTH), nullable=False),
     sa.Column("queues", sa.Text, nullable=False),
     sa.Column("concurrency_limit", sa.Integer),
     sa.Column("started", UTCDateTime, nullable=False),
@@ -144,7 +149,22 @@ agents = sa.Table(
 work_queues = sa.Table(
     "work_queues",
     metadata,
-    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("name", sa.String(MAX_NAME_LENGTH), primary_key=True),
     sa.Column("concurrency_limit", sa.Integer),
     sa.Column("created", UTCDateTime, nullable=False),
 )
+
+
+def check_lengths(table: sa.Table, values: Mapping[str, Any]) -> None:
+    """Refuse a value longer than its column before it reaches the database (PostgreSQL
+    would fail on it, SQLite would keep it): one message naming what is too long."""
+    for key, value in values.items():
+        column = table.columns.get(key)
+        length = getattr(column.type, "length", None) if column is not None else None
+        if isinstance(value, str) and length is not None:
+            owner = table.name.replace("_", " ").removesuffix("s")  # "work queue"
+            label = key.replace("_", " ")
+            what = f"the {owner} name" if key == "name" else f"the {owner}'s {label}"
+            problem = too_long(what, value, length)
+            if problem is not None:
+                raise StoreError(problem)

@@ -21,6 +21,8 @@ def ensure_work_queues(db: Database, connection: sa.Connection, names: Collectio
     """Record the queues a deployment or an agent names (without a limit) if they are new."""
     if not names:
         return
+    for name in names:
+        t.check_lengths(t.work_queues, {"name": name})
     created = utc_now()
     connection.execute(
         db.insert(t.work_queues)
@@ -36,6 +38,7 @@ class WorkQueues:
     def set_work_queue_limit(self, name: str, limit: int | None) -> WorkQueueRecord:
         if limit is not None and limit < 0:
             raise StoreError(f"a work queue limit must be 0 or more, not {limit}")
+        t.check_lengths(t.work_queues, {"name": name})
         with self.db.transaction() as connection:
             connection.execute(
                 self.db.insert(t.work_queues)
