@@ -23,7 +23,9 @@ Every one in the core, with where it lives (exit status 2 unless noted)::
     ├── StoreError                        shipway.store
     │   ├── StoreUnavailable              shipway.store         (exit status 3)
     │   ├── StoreRefused                  shipway.store
+    │   │   └── StoreNotWritable          shipway.store
     │   ├── StoreFailed                   shipway.store         (exit status 1)
+    │   ├── StoreNotFound                 shipway.store
     │   ├── StoredDeploymentNotFound      shipway.store         (see above)
     │   ├── FlowRunNotFound               shipway.store
     │   └── StateConflict                 shipway.store

@@ -63,19 +63,14 @@ def test_a_run_killed_by_a_signal_crashes_with_the_reason(
 def test_submission_failures_are_recorded_on_the_run(
     store: Store, agents: Agents, project: Path
 ) -> None:
-    apply(store, "unknown-type", project, flow="hello", infrastructure={"type": "no-such-type"})
     apply(store, "bad-field", project, flow="hello", infrastructure={"type": "process", "bogus": 1})
     apply(store, "missing-dir", project, flow="hello",
           infrastructure={"type": "process", "working_dir": "does/not/exist"})
-    unknown = store.create_flow_run("unknown-type")
     bad = store.create_flow_run("bad-field")
     missing = store.create_flow_run("missing-dir")
 
     agents.run_once()
 
-    unknown_record = store.get_flow_run(unknown.id)
-    assert unknown_record.state is S.FAILED
-    assert "no-such-type" in unknown_record.state_message
     bad_record = store.get_flow_run(bad.id)
     assert bad_record.state is S.FAILED
     assert "bogus" in bad_record.state_message
@@ -142,3 +137,34 @@ def test_retries_run_out(store: Store, agents: Agents, project: Path) -> None:
     wait_for(finished, what="the second attempt to fail")
     agent.stop()
     assert [s.type for s in store.state_history(run.id)].count(S.FAILED) == 2
+
+
+def test_runs_of_a_type_the_agent_cannot_resolve_are_left_for_others(
+    store: Store, agents: Agents, project: Path
+) -> None:
+    """Issue 15, item 6: an agent without a deployment's plugin claimed its runs and
+    failed them ("cannot submit"); it claims only the types it can resolve, and `agent
+    ls` shows which."""
+    import json
+    import subprocess
+    import sys
+
+    apply(store, "elsewhere", project, flow="hello", infrastructure={"type": "no-such-type"})
+    apply(store, "hello", project)
+    elsewhere = store.create_flow_run("elsewhere")
+    here = store.create_flow_run("hello")
+
+    agent = agents.run_once("--name", "typed")
+
+    assert store.get_flow_run(here.id).state is S.COMPLETED
+    record = store.get_flow_run(elsewhere.id)
+    assert (record.state, record.agent_id) == (S.SCHEDULED, None), record.state_message
+    assert states_of(store, elsewhere.id) == [S.SCHEDULED]
+    assert "infrastructure: docker-container, kubernetes-job, process" in agent.output
+    listed = subprocess.run(
+        [sys.executable, "-c", "from shipway.cli import main; main()", "agent", "ls", "--all",
+         "--json"],
+        env=agents.env(), capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    (typed,) = json.loads(listed.stdout)
+    assert typed["infrastructure_types"] == ["docker-container", "kubernetes-job", "process"]

@@ -186,3 +186,21 @@ def test_claims_by_time(store: Store) -> None:
     agent = store.register_agent("x", [], None)
     assert store.claim_runs(agent.id, [], 1, now=utc(2030, 1, 1, 11, 59)) == []
     assert [r.id for r in store.claim_runs(agent.id, [], 1, now=utc(2030, 1, 1, 12))] == [run.id]
+
+
+def test_claims_only_the_infrastructure_types_asked_for(store: Store) -> None:
+    """Issue 15, item 6: an agent without a deployment's plugin claimed its runs and failed
+    them; it asks only for the types it can resolve."""
+    store.apply_deployment(spec("local"))
+    store.apply_deployment(spec("boxed", infrastructure={"type": "docker-container"}))
+    local = store.create_flow_run("local")
+    boxed = store.create_flow_run("boxed")
+    agent = store.register_agent("no-docker", [], None, ["process", "kubernetes-job"])
+    assert agent.infrastructure_types == ("process", "kubernetes-job")
+    claimed = store.claim_runs(agent.id, [], 10, infrastructure_types=["process", "kubernetes-job"])
+    assert [r.id for r in claimed] == [local.id]
+    assert store.claim_runs(agent.id, [], 10, infrastructure_types=[]) == []
+    assert store.get_flow_run(boxed.id).state is S.SCHEDULED
+    anything = store.register_agent("older", [], None)
+    assert anything.infrastructure_types is None
+    assert [r.id for r in store.claim_runs(anything.id, [], 10)] == [boxed.id]

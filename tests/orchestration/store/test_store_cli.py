@@ -214,7 +214,7 @@ def test_apply_refuses_a_name_too_long_for_the_store_and_applies_none(
         assert store.list_deployments() == []
 
 
-def test_ls_reads_the_store_and_with_f_the_file(shipway: Run) -> None:
+def test_ls_reads_the_store_and_with_f_the_file(shipway: Run, cli_store: Store) -> None:
     assert "No deployments in the store" in shipway("deployment", "ls").stdout
     from_file = json.loads(shipway("deployment", "ls", "-f", "shipway.yaml", "--json").stdout)
     assert [d["name"] for d in from_file] == ["hello", "quick"]
@@ -228,6 +228,64 @@ def test_ls_describes_a_schedule_alike_from_the_file_and_the_store(shipway: Run)
     described = {d["name"]: d["schedule"] for d in from_file}
     assert described == {d["name"]: d["schedule"] for d in from_store}
     assert any(text and text.startswith("cron ") for text in described.values())
+
+
+READ_ONLY_COMMANDS = [
+    ("deployment", "ls"),
+    ("flow-run", "ls"),
+    ("flow-run", "inspect", "abcd1234"),
+    ("flow-run", "logs", "abcd1234"),
+    ("work-queue", "ls"),
+    ("agent", "ls"),
+]
+
+
+def test_read_only_commands_never_create_a_store(
+    project: Path,
+    empty_store_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 15, item 6: `deployment ls` with a mistyped SQLite path created its folders
+    and an empty store, and said "No deployments"; on PostgreSQL, the tables."""
+    import sqlalchemy as sa
+
+    from shipway.store import database_url
+
+    if empty_store_url.startswith("sqlite"):
+        missing = tmp_path / "typo" / "home" / "shipway.db"
+        url, expected = f"sqlite:///{missing}", f"there is no store at {missing}"
+    else:  # a database that exists, without a store in it
+        url, expected = empty_store_url, "there is no shipway store in"
+    shipway = _runner(project, url, monkeypatch)
+    for command in READ_ONLY_COMMANDS:
+        result = shipway(*command, check=False)
+        _one_error(result, expected)
+        assert "deployment apply` creates the store" in result.stderr, command
+    if url.startswith("sqlite"):
+        assert not (tmp_path / "typo").exists()
+        return
+    engine = sa.create_engine(database_url(url))
+    try:
+        with engine.connect() as connection:
+            assert sa.inspect(connection).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
+def test_a_port_that_is_not_a_number_is_a_mistake(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15, item 6: reported as a bug in shipway (exit 1, a ValueError)."""
+    shipway = _runner(project, "postgresql://shipway:hunter2@db.internal:54x2/runs", monkeypatch)
+    for command in (("flow-run", "ls"), ("deployment", "apply")):
+        result = shipway(*command, check=False)
+        _one_error(result, "is not a database URL: its port is not a number")
+        assert "hunter2" not in result.stderr and "shipway:***@db.internal" in result.stderr
+    result = _runner(project, "postgresql://db.internal:99999/runs", monkeypatch)(
+        "flow-run", "ls", check=False
+    )
+    _one_error(result, "its port 99999 is not between 1 and 65535")
 
 
 def test_run_creates_a_scheduled_run(shipway: Run, cli_store: Store) -> None:
@@ -282,6 +340,17 @@ def test_agent_ls_and_run_agree_on_which_agents_are_alive(
     cli_store.heartbeat(beating.id)
     assert "No agent is polling work queue 'fast'" in shipway("deployment", "run", "quick").stderr
     cli_store.heartbeat(silent.id)
+    assert "No agent" not in shipway("deployment", "run", "quick").stderr
+
+
+def test_run_warns_when_no_agent_polling_the_queue_has_the_plugin(
+    shipway: Run, cli_store: Store
+) -> None:
+    shipway("deployment", "apply")
+    cli_store.register_agent("docker-only", ["fast"], None, ["docker-container"])
+    warning = "No agent is polling work queue 'fast' right now with the 'process' plugin"
+    assert warning in shipway("deployment", "run", "quick").stderr
+    cli_store.register_agent("has-process", ["fast"], None, ["docker-container", "process"])
     assert "No agent" not in shipway("deployment", "run", "quick").stderr
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -149,3 +149,16 @@ def test_apply_deployments_writes_all_in_one_go(store: Store) -> None:
     ]  # fmt: skip
     assert applied[0][0].id == applied[2][0].id
     assert {q.name for q in store.list_work_queues()} == {"default", "gpu"}
+
+
+def test_list_is_newest_first_by_scheduled_time_then_creation(store: Store) -> None:
+    """Issue 15, item 6: runs a schedule created ahead of time were listed by creation,
+    below runs created after them but due long before."""
+    store.apply_deployment(spec("a"))
+    now = datetime.now(timezone.utc)
+    ahead = store.create_flow_run("a", scheduled_time=now + timedelta(hours=1))
+    due_now = store.create_flow_run("a")
+    earlier = store.create_flow_run("a", scheduled_time=now - timedelta(hours=1))
+    same_time = [store.create_flow_run("a", scheduled_time=now + timedelta(hours=2)) for _ in "ab"]
+    listed = [r.id for r in store.list_flow_runs()]
+    assert listed == [same_time[1].id, same_time[0].id, ahead.id, due_now.id, earlier.id]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,42 @@ def test_an_unusable_home_is_one_clear_error(
     with pytest.raises(StoreError, match="cannot create the folder") as caught:
         open_store()
     assert "SHIPWAY_HOME" in (caught.value.hint or "")
+
+
+def test_upgrading_from_the_first_schema_fills_each_run_s_infrastructure_type(
+    empty_store_url: str,
+) -> None:
+    """A store made by an older shipway: its runs get their type from their infrastructure,
+    so that agents that claim by type take them."""
+    from alembic import command
+    from alembic.config import Config
+
+    from shipway.store._url import database_url
+
+    if empty_store_url.startswith("sqlite"):
+        Path(empty_store_url.partition(":///")[2]).parent.mkdir(parents=True)
+    engine = sa.create_engine(database_url(empty_store_url))
+    try:
+        with engine.begin() as connection:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS_DIR))
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0001_initial")
+            connection.execute(
+                sa.text(
+                    "INSERT INTO flow_runs (id, deployment_id, deployment_name, flow_name, "
+                    "entrypoint, parameters, overrides, infrastructure, work_queue, state, "
+                    "state_message, scheduled_time, created, updated, attempt, retries, "
+                    "retry_delay_seconds, log_count) VALUES ('old-run-1', 'd', 'old', 'f', "
+                    "'f.py:f', '{}', '{}', '{\"type\": \"docker-container\"}', 'default', "
+                    "'Scheduled', '', :at, :at, :at, 1, 0, 0, 0)"
+                ),
+                {"at": datetime(2026, 1, 1)},
+            )
+    finally:
+        engine.dispose()
+    with open_store(empty_store_url) as store:
+        agent = store.register_agent("new", [], None, ["docker-container"])
+        claimed = store.claim_runs(agent.id, [], 5, infrastructure_types=["docker-container"])
+        assert [run.id for run in claimed] == ["old-run-1"]
+    assert _revision(empty_store_url) == HEAD_REVISION

@@ -12,6 +12,7 @@ import anyio
 
 from shipway.agent._polling import Polling
 from shipway.agent._settings import AgentSettings, RunEvent
+from shipway.errors import ShipwayError
 
 __all__ = ["Agent", "AgentSettings", "RunEvent"]
 
@@ -38,16 +39,24 @@ class Agent(Polling):
     async def run(self) -> None:
         self._registry.load_observers()
         settings = self.settings
-        register = self._calls.once if settings.run_once else self._calls
+        self._types = self._resolvable_types()
+        # At start a store that refuses (a wrong URL, a read-only file) stops the agent;
+        # one that cannot be reached is waited for, unless it is to run once.
+        register = self._calls.once if settings.run_once else self._calls.reachable
         record = await register(
-            self.store.register_agent, settings.name, list(settings.queues), settings.limit
+            self.store.register_agent,
+            settings.name,
+            list(settings.queues),
+            settings.limit,
+            self._types,
         )
         self.id = record.id
         self._started_at = datetime.now(timezone.utc)
         self._notice(
             f"agent {settings.name!r} ({record.id}) polling "
             f"{', '.join(settings.queues) or 'every queue'} on {self.store.url} "
-            f"(limit {settings.limit}, every {settings.poll_interval:g} s)"
+            f"(limit {settings.limit}, every {settings.poll_interval:g} s; "
+            f"infrastructure: {', '.join(self._types) or 'none'})"
         )
         try:
             async with anyio.create_task_group() as services:
@@ -65,6 +74,22 @@ class Agent(Polling):
                 await self._logs.flush()
                 await self._calls(self.store.deregister_agent, record.id)
         self._notice(f"agent {settings.name!r} stopped")
+
+    def _resolvable_types(self) -> list[str]:
+        """The infrastructure types this agent can run: it claims only their runs, and
+        leaves the others to agents that have their plugin."""
+        types = []
+        for name in self._registry.installed_type_names():
+            try:
+                self._registry.resolve(name)
+            except ShipwayError as exc:
+                self._notice(
+                    f"infrastructure {name!r} is not available here ({exc.message}); "
+                    "its runs are left to other agents"
+                )
+            else:
+                types.append(name)
+        return types
 
     async def _watch_signals(self) -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:

@@ -100,6 +100,8 @@ class AgentBase:
         self._stop_acknowledged = False
         self._forced = False
         self._runs: TaskGroup | None = None
+        self._types: list[str] = []
+        """The infrastructure types whose runs this agent claims (set as it starts)."""
         self._started_at = datetime.now(timezone.utc)
         self._last_schedule = 0.0
 

@@ -66,7 +66,12 @@ class Polling(Recovery):
             return 0
         assert self.id is not None
         records = await self._calls(
-            self.store.claim_runs, self.id, list(self.settings.queues), free, now=now
+            self.store.claim_runs,
+            self.id,
+            list(self.settings.queues),
+            free,
+            now=now,
+            infrastructure_types=self._types,
         )
         if self._stopping:  # asked to stop while claiming: run them all the same
             log.debug("claimed %d run(s) while stopping", len(records))

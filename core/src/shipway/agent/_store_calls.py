@@ -30,7 +30,8 @@ class StoreCalls:
     exponential backoff) and tries again, so the caller simply awaits longer while
     its state change or log batch stays in memory. One warning per outage. So is a
     :class:`StoreRefused` once the agent is running (a role or pg_hba.conf being fixed
-    must not cost the runs under way); at start it stops the agent, see :meth:`once`.
+    must not cost the runs under way); at start it stops the agent, see :meth:`reachable`
+    and :meth:`once`.
     """
 
     def __init__(self, *, max_backoff: float = MAX_BACKOFF_SECONDS) -> None:
@@ -38,11 +39,26 @@ class StoreCalls:
         self._outage = False
 
     async def __call__(self, method: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        return await self._retrying((StoreUnavailable, StoreRefused), method, *args, **kwargs)
+
+    async def reachable(self, method: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Wait for an unreachable store, not for one that refuses (a wrong URL, a
+        read-only file): as an agent starts, that is a mistake to report at once."""
+        return await self._retrying((StoreUnavailable,), method, *args, **kwargs)
+
+    async def _retrying(
+        self,
+        retried: tuple[type[Exception], ...],
+        method: Callable[..., T],
+        /,
+        *args: Any,
+        **kwargs: Any,
+    ) -> T:
         delay = FIRST_BACKOFF_SECONDS
         while True:
             try:
                 value = await anyio.to_thread.run_sync(functools.partial(method, *args, **kwargs))
-            except (StoreUnavailable, StoreRefused) as exc:
+            except retried as exc:
                 if not self._outage:
                     self._outage = True
                     log.warning(

@@ -132,11 +132,11 @@ def start_command(
 def ls_command(show_all: bool, as_json: bool) -> None:
     """List the live agents registered in the store, newest first.
 
-    With each: its queues and limit, when it last sent a heartbeat, and how many runs it
-    holds (Pending, Running or Cancelling)."""
+    With each: its queues, the infrastructure types it runs and its limit, when it last
+    sent a heartbeat, and how many runs it holds (Pending, Running or Cancelling)."""
     now = datetime.now(timezone.utc)
     since = None if show_all else alive_since(now)
-    with open_cli_store() as store:
+    with open_cli_store(create=False) as store:
         agents = store.list_agents(alive_since=since)
         held = store.count_runs_by_agent()
         url = store.url
@@ -147,6 +147,9 @@ def ls_command(show_all: bool, as_json: bool) -> None:
                 "name": agent.name,
                 "queues": list(agent.queues),
                 "limit": agent.limit,
+                "infrastructure_types": (
+                    None if agent.infrastructure_types is None else list(agent.infrastructure_types)
+                ),
                 "started": agent.started.isoformat(),
                 "last_heartbeat": agent.last_heartbeat.isoformat(),
                 "stopped": agent.stopped.isoformat() if agent.stopped else None,
@@ -161,12 +164,15 @@ def ls_command(show_all: bool, as_json: bool) -> None:
         click.echo(f"No agents in the store ({url}){more}. Start one with `shipway agent start`.")
         return
     table(
-        ["NAME", "ID", "QUEUES", "LIMIT", "STARTED", "LAST HEARTBEAT", "STOPPED", "RUNS"],
+        ["NAME", "ID", "QUEUES", "TYPES", "LIMIT", "STARTED", "LAST HEARTBEAT", "STOPPED", "RUNS"],
         [
             [
                 agent.name,
                 agent.id[:8],
                 ", ".join(agent.queues) or "(every queue)",
+                "(any)"
+                if agent.infrastructure_types is None
+                else ", ".join(agent.infrastructure_types) or "(none)",
                 "-" if agent.limit is None else str(agent.limit),
                 when(agent.started),
                 _ago(agent.last_heartbeat, now),

@@ -156,7 +156,7 @@ def apply_command(names: tuple[str, ...], file: str | None, no_validate: bool) -
 
 def _list_stored_deployments(as_json: bool) -> None:
     """``shipway deployment ls`` without a file: the deployments registered in the store."""
-    with open_cli_store() as store:
+    with open_cli_store(create=False) as store:
         records = store.list_deployments()
         url = store.url
     rows: list[dict[str, Any]] = [
@@ -203,9 +203,16 @@ def _describe_schedule(schedule: Schedule | None) -> str | None:
     return describe_schedule(schedule) if schedule is not None else None
 
 
-def _queue_has_an_agent(store: Store, queue: str) -> bool:
+def _queue_has_an_agent(store: Store, queue: str, infrastructure_type: str) -> bool:
+    """Is a live agent polling ``queue`` that runs ``infrastructure_type``?"""
     live = store.list_agents(alive_since=alive_since(datetime.now(timezone.utc)))
-    return any(not agent.queues or queue in agent.queues for agent in live)
+    return any(
+        (not agent.queues or queue in agent.queues)
+        and (
+            agent.infrastructure_types is None or infrastructure_type in agent.infrastructure_types
+        )
+        for agent in live
+    )
 
 
 @deployment_group.command("run")
@@ -262,10 +269,12 @@ def run_command(
             f"{record.work_queue!r}",
             dim=True,
         )
-        if not _queue_has_an_agent(store, record.work_queue):
+        infrastructure_type = str(record.infrastructure.get("type"))
+        if not _queue_has_an_agent(store, record.work_queue, infrastructure_type):
             status(
-                f"No agent is polling work queue {record.work_queue!r} right now: the run waits "
-                f"for one (`shipway agent start -q {record.work_queue}`).",
+                f"No agent is polling work queue {record.work_queue!r} right now with the "
+                f"{infrastructure_type!r} plugin: the run waits for one "
+                f"(`shipway agent start -q {record.work_queue}` where it is installed).",
                 fg="yellow",
             )
         if not watch:

@@ -48,7 +48,7 @@ def flow_run_group() -> None:
 def ls_command(deployment: str | None, states: tuple[str, ...], limit: int, as_json: bool) -> None:
     """List flow runs, newest first."""
     wanted = parse_states(states)
-    with open_cli_store() as store:
+    with open_cli_store(create=False) as store:
         if deployment is not None:
             store.get_deployment(deployment)  # an unknown name is a mistake, not "no runs"
         runs = store.list_flow_runs(deployment=deployment, states=wanted or None, limit=limit)
@@ -84,7 +84,7 @@ def inspect_command(run_id: str, as_json: bool) -> None:
 
     ID is the run's id or a unique prefix of it. Shows where it ran, its parameters and
     infrastructure (secrets masked)."""
-    with open_cli_store() as store:
+    with open_cli_store(create=False) as store:
         run = store.get_flow_run(run_id)
         history = store.state_history(run.id)
         agents = {agent.id: agent.name for agent in store.list_agents()}
@@ -132,7 +132,7 @@ def logs_command(run_id: str, follow: bool) -> None:
     """Print a flow run's output.
 
     The stdout and stderr of flow run ID, as the flow wrote them."""
-    with open_cli_store() as store:
+    with open_cli_store(create=False) as store:
         run = store.get_flow_run(run_id)
         if not follow:
             after = 0

@@ -14,9 +14,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def open_cli_store(*, wait: bool = False) -> Store:
+def open_cli_store(*, wait: bool = False, create: bool = True) -> Store:
     """The store; with ``wait``, a long-running command (an agent) waits for an
-    unreachable database to come up."""
+    unreachable database to come up; ``create=False`` for commands that only read: they
+    never create a store."""
     # Here, not at the top: shipway.store loads SQLAlchemy (about 0.2 s), which the
     # commands that read only a file (`deployment ls -f`, `deployment inspect`) never
     # need, although their modules hold store commands too.
@@ -25,7 +26,7 @@ def open_cli_store(*, wait: bool = False) -> Store:
     delay = 0.5
     while True:
         try:
-            return open_store()
+            return open_store(create=create)
         except StoreUnavailable as exc:
             if not wait:
                 raise

@@ -27,7 +27,7 @@ def ls_command(as_json: bool) -> None:
     """List work queues with their limits and runs.
 
     Active runs are Pending, Running or Cancelling; waiting ones are Scheduled."""
-    with open_cli_store() as store:
+    with open_cli_store(create=False) as store:
         queues = store.list_work_queues()
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(q) for q in queues], indent=2))

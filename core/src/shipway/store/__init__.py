@@ -28,6 +28,11 @@ Deviations from / additions to the orchestration contract (for the agent's autho
 - ``StoreUnavailable.exit_code`` is 3 (the CLI could not do anything).
 - ``StoreFailed`` (extra): the database refused a statement unexpectedly; its message
   names the statement, never the values it carried.
+- ``StoreNotWritable`` (extra, a ``StoreRefused``): the SQLite file or its folder is
+  read-only or full, or the file is not a database (the message names the file), or a
+  PostgreSQL user may not write.
+- ``open_store(url, create=False)`` (extra): for commands that only read; no store
+  there (a mistyped path) is ``StoreNotFound``, and nothing is created.
 - ``StoreRefused`` (extra): the server answers but refuses the URL (no such database or
   user, wrong password); not retryable for a command, retried by a running agent.
 """
@@ -40,6 +45,8 @@ from shipway.store._errors import (
     StoredDeploymentNotFound,
     StoreError,
     StoreFailed,
+    StoreNotFound,
+    StoreNotWritable,
     StoreRefused,
     StoreUnavailable,
 )
@@ -77,6 +84,8 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreFailed",
+    "StoreNotFound",
+    "StoreNotWritable",
     "StoreRefused",
     "StoreUnavailable",
     "StoredDeploymentNotFound",

@@ -22,7 +22,13 @@ __all__ = ["Agents"]
 class Agents:
     db: Database
 
-    def register_agent(self, name: str, queues: Sequence[str], limit: int | None) -> AgentRecord:
+    def register_agent(
+        self,
+        name: str,
+        queues: Sequence[str],
+        limit: int | None,
+        infrastructure_types: Sequence[str] | None,
+    ) -> AgentRecord:
         t.check_lengths(t.agents, {"name": name})
         stamp = utc_now()
         record = AgentRecord(
@@ -33,6 +39,9 @@ class Agents:
             started=stamp,
             last_heartbeat=stamp,
             stopped=None,
+            infrastructure_types=(
+                None if infrastructure_types is None else tuple(infrastructure_types)
+            ),
         )
         with self.db.transaction() as connection:
             connection.execute(
@@ -41,6 +50,9 @@ class Agents:
                     name=name,
                     queues=dumps(list(queues)),
                     concurrency_limit=limit,
+                    infrastructure_types=(
+                        None if infrastructure_types is None else dumps(list(infrastructure_types))
+                    ),
                     started=stamp,
                     last_heartbeat=stamp,
                 )

@@ -24,7 +24,12 @@ class Claims:
     db: Database
 
     def claim_runs(
-        self, agent_id: str, queues: Sequence[str], limit: int, now: datetime | None
+        self,
+        agent_id: str,
+        queues: Sequence[str],
+        limit: int,
+        now: datetime | None,
+        infrastructure_types: Collection[str] | None,
     ) -> list[FlowRunRecord]:
         # A run is never handed to two agents: SQLite serialises claims (BEGIN IMMEDIATE),
         # PostgreSQL locks the candidate rows and skips those another claim holds.
@@ -42,6 +47,9 @@ class Claims:
                 )
                 if queues:
                     query = query.where(t.flow_runs.c.work_queue.in_(list(queues)))
+                if infrastructure_types is not None:
+                    types = sorted(infrastructure_types)
+                    query = query.where(t.flow_runs.c.infrastructure_type.in_(types))
                 if full:
                     query = query.where(t.flow_runs.c.work_queue.not_in(sorted(full)))
                 if claimed:

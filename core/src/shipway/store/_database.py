@@ -5,15 +5,24 @@ through one :class:`Database`."""
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from shipway.store._engine import WRITE, create_engine
-from shipway.store._errors import StoreError, StoreFailed, StoreRefused, StoreUnavailable
+from shipway.store._errors import (
+    StoreError,
+    StoreFailed,
+    StoreNotFound,
+    StoreNotWritable,
+    StoreRefused,
+    StoreUnavailable,
+)
 from shipway.store._migrate import migrate, sqlite_file
 from shipway.store._url import DATABASE_URL_VAR, HOME_VAR, mask_url
 
@@ -25,17 +34,11 @@ def utc_now() -> datetime:
 
 
 class Database:
-    """An SQLite or PostgreSQL database, created and migrated the first time it is opened."""
+    """An SQLite or PostgreSQL database, created and migrated the first time it is opened
+    (unless ``create`` is False: then it must hold a store already)."""
 
-    def __init__(self, url: str) -> None:
-        try:
-            parsed = sa.make_url(url)
-        except sa.exc.ArgumentError:
-            raise StoreError(
-                f"{mask_url(url)!r} is not a database URL",
-                hint="Use e.g. postgresql://user:password@host/db or sqlite:////path/shipway.db "
-                "(in SHIPWAY_DATABASE_URL).",
-            ) from None
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        parsed = _parse(url)
         backend = parsed.get_backend_name()
         if backend not in ("sqlite", "postgresql"):
             raise StoreError(
@@ -44,15 +47,19 @@ class Database:
             )
         self.url = mask_url(url)
         self.backend: str = backend
-        try:
-            sqlite_path = sqlite_file(parsed) if backend == "sqlite" else None
-        except OSError as exc:
-            raise StoreError(
-                f"cannot create the folder {exc.filename or ''} of the store {self.url}: "
-                f"{exc.strerror or exc}",
-                hint=f"Point {HOME_VAR} at a writable folder, or {DATABASE_URL_VAR} at "
-                "another database.",
-            ) from None
+        self._sqlite_path = sqlite_path = sqlite_file(parsed) if backend == "sqlite" else None
+        if sqlite_path is not None:
+            if not create and not sqlite_path.exists():
+                raise self._not_found(f"there is no store at {sqlite_path}")
+            try:
+                sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the folder {exc.filename or ''} of the store {self.url}: "
+                    f"{exc.strerror or exc}",
+                    hint=f"Point {HOME_VAR} at a writable folder, or {DATABASE_URL_VAR} at "
+                    "another database.",
+                ) from None
         try:
             self._engine = create_engine(url, sqlite_path)
         except ModuleNotFoundError as exc:
@@ -60,8 +67,26 @@ class Database:
                 f"the PostgreSQL driver is not installed ({exc.name})",
                 hint="Install it with: pip install 'shipway[postgres]'",
             ) from None
-        with self._database_errors():
-            migrate(self._engine, sqlite_path)
+        try:
+            with self._database_errors():
+                found = migrate(self._engine, sqlite_path, create=create)
+        except OSError as exc:  # the lock file next to a SQLite file
+            self._engine.dispose()
+            path = Path(exc.filename or str(sqlite_path))
+            raise _file_error(path, (exc.strerror or str(exc)).lower()) from None
+        except BaseException:
+            self._engine.dispose()
+            raise
+        if not found:
+            self._engine.dispose()
+            raise self._not_found(f"there is no shipway store in {self.url} yet")
+
+    def _not_found(self, message: str) -> StoreNotFound:
+        return StoreNotFound(
+            message,
+            hint=f"Check {HOME_VAR} and {DATABASE_URL_VAR}; `shipway deployment apply` "
+            "creates the store.",
+        )
 
     def close(self) -> None:
         self._engine.dispose()
@@ -98,6 +123,11 @@ class Database:
         try:
             yield
         except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
+            path = self._sqlite_path
+            cause = _sqlite_file_problem(exc, path) if path is not None else None
+            if cause is not None:
+                assert path is not None
+                raise _file_error(path, cause, exc) from exc
             if _refused_for_good(exc):  # waiting will not help: say what to fix
                 raise StoreRefused(
                     f"the store at {self.url} refused the connection: {_first_line(exc)}",
@@ -109,6 +139,15 @@ class Database:
                 hint="Check that the database is running and reachable, then try again.",
             ) from exc
         except sa.exc.DBAPIError as exc:
+            if self._sqlite_path is not None and "file is not a database" in str(exc.orig):
+                raise _file_error(self._sqlite_path, "it is not a SQLite database", exc) from exc
+            if getattr(exc.orig, "sqlstate", None) == _INSUFFICIENT_PRIVILEGE:
+                raise StoreNotWritable(
+                    f"the store at {self.url} refused {_statement_summary(exc.statement)}: "
+                    f"{_first_line(exc)}",
+                    hint=f"Grant its user the right to write, or point {DATABASE_URL_VAR} "
+                    "at a user who has it.",
+                ) from exc
             if exc.connection_invalidated:
                 raise StoreUnavailable(
                     f"the connection to the store at {self.url} was lost: {_first_line(exc)}"
@@ -119,6 +158,61 @@ class Database:
                 hint="This is a bug in shipway, or the database refused the change itself "
                 "(a trigger, a permission); run again with --debug for the traceback.",
             ) from exc
+
+
+def _parse(url: str) -> sa.URL:
+    problem = ""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        problem = ""
+    except ValueError:  # a port that is not a number
+        problem = ": its port is not a number"
+    else:
+        if parsed.port is None or 0 < parsed.port < 65536:
+            return parsed
+        problem = f": its port {parsed.port} is not between 1 and 65535"
+    raise StoreError(
+        f"{mask_url(url)!r} is not a database URL{problem}",
+        hint="Use e.g. postgresql://user:password@host:5432/db or sqlite:////path/shipway.db "
+        f"(in {DATABASE_URL_VAR}).",
+    )
+
+
+# What SQLite says when its file, not the database, is the problem: retrying will not
+# help (unlike "database is locked"), the user has to act.
+_SQLITE_FILE_PROBLEMS = {
+    "attempt to write a readonly database": "it is read-only",
+    "unable to open database file": "it cannot be created or opened",
+    "database or disk is full": "the disk is full",
+    "disk I/O error": "the disk failed to read or write it (is it full, or read-only?)",
+}
+
+
+def _sqlite_file_problem(exc: BaseException, path: Path) -> str | None:
+    text = _first_line(exc)
+    cause = next((c for phrase, c in _SQLITE_FILE_PROBLEMS.items() if phrase in text), None)
+    if cause == _SQLITE_FILE_PROBLEMS["unable to open database file"] and _read_only(path):
+        return "it is read-only (the file or its folder cannot be written)"
+    return cause
+
+
+def _read_only(path: Path) -> bool:
+    """SQLite cannot say why it cannot open a file; a read-only folder (or file) is the
+    usual reason, and a store in WAL mode writes next to its file even to read it."""
+    return not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK))
+
+
+def _file_error(path: Path, cause: str, exc: BaseException | None = None) -> StoreNotWritable:
+    detail = f" ({_first_line(exc)})" if exc is not None else ""
+    return StoreNotWritable(
+        f"cannot use the store's file {path}: {cause}{detail}",
+        hint=f"Make {path.parent} and the files in it writable by this user, free space on "
+        f"its disk, or point {HOME_VAR} (or {DATABASE_URL_VAR}) elsewhere.",
+    )
+
+
+_INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for "permission denied"
 
 
 # Answers of a PostgreSQL server that mean the URL is wrong, not that the server is busy

@@ -10,6 +10,8 @@ __all__ = [
     "StateConflict",
     "StoreError",
     "StoreFailed",
+    "StoreNotFound",
+    "StoreNotWritable",
     "StoreRefused",
     "StoreUnavailable",
     "StoredDeploymentNotFound",
@@ -32,6 +34,18 @@ class StoreRefused(StoreError):
     """The database server answers but refuses the URL: no such database or user, a wrong
     password. Waiting will not fix it, so a command stops at once (a running agent,
     which must not lose its runs, still retries it)."""
+
+
+class StoreNotWritable(StoreRefused):
+    """The store cannot be opened or written: a SQLite file or folder that is read-only,
+    on a full disk, or not a database; a PostgreSQL user without the right to write.
+    Like a refused URL, a command (and an agent that starts) stops at once, exit 2,
+    rather than waiting; an agent already running keeps retrying."""
+
+
+class StoreNotFound(StoreError):
+    """A command that only reads found no store where the URL points (a mistyped path or
+    database): it never creates one."""
 
 
 class StoreFailed(StoreError):

@@ -69,7 +69,11 @@ class FlowRuns:
         limit: int,
     ) -> list[FlowRunRecord]:
         query = _filtered(sa.select(t.flow_runs), deployment=deployment, states=states)
-        query = query.order_by(t.flow_runs.c.created.desc(), t.flow_runs.c.id).limit(limit)
+        # Newest first by when each run is (or was) due: runs a schedule created ahead of
+        # time come before older ones, not among them (creation, then id, break ties).
+        query = query.order_by(
+            t.flow_runs.c.scheduled_time.desc(), t.flow_runs.c.created.desc(), t.flow_runs.c.id
+        ).limit(limit)
         with self.db.transaction(write=False) as connection:
             return [run_from_row(row) for row in connection.execute(query)]
 

@@ -15,7 +15,7 @@ from shipway.store._engine import WRITE
 
 __all__ = ["HEAD_REVISION", "migrate"]
 
-HEAD_REVISION = "0001_initial"
+HEAD_REVISION = "0002_infrastructure_types"
 _ADVISORY_LOCK_KEY = 0x5348_4950  # "SHIP": one key for every shipway database
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -52,11 +52,15 @@ def _upgrade(connection: sa.Connection) -> None:
     command.upgrade(config, "head")
 
 
-def migrate(engine: sa.Engine, sqlite_path: Path | None) -> None:
-    """Upgrade the schema to HEAD_REVISION unless it is there already."""
+def migrate(engine: sa.Engine, sqlite_path: Path | None, *, create: bool = True) -> bool:
+    """Upgrade the schema to HEAD_REVISION unless it is there already. ``create=False``:
+    a database without any shipway schema is left alone; returns False for it."""
     with engine.connect() as connection:
-        if _current_revision(connection) == HEAD_REVISION:
-            return
+        revision = _current_revision(connection)
+    if revision == HEAD_REVISION:
+        return True
+    if revision is None and not create:
+        return False
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection, connection.begin():
             connection.execute(
@@ -64,20 +68,19 @@ def migrate(engine: sa.Engine, sqlite_path: Path | None) -> None:
             )
             if _current_revision(connection) != HEAD_REVISION:
                 _upgrade(connection)
-        return
+        return True
     lock = _file_lock(Path(f"{sqlite_path}.lock")) if sqlite_path else contextlib.nullcontext()
     with lock, engine.connect() as connection:
         connection.execution_options(**{WRITE: True})
         with connection.begin():
             if _current_revision(connection) != HEAD_REVISION:
                 _upgrade(connection)
+    return True
 
 
 def sqlite_file(url: sa.URL) -> Path | None:
-    """The database file of a SQLite URL (None for in-memory), its folder created."""
+    """The database file of a SQLite URL (None for in-memory)."""
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
-    path = Path(os.path.expanduser(database))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+    return Path(os.path.expanduser(database))

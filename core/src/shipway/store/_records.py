@@ -110,6 +110,8 @@ class AgentRecord:
     started: datetime
     last_heartbeat: datetime
     stopped: datetime | None
+    infrastructure_types: tuple[str, ...] | None = None
+    """The types whose runs it claims; None for an agent of an older shipway (all)."""
 
 
 @dataclasses.dataclass(frozen=True)

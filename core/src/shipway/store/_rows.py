@@ -94,6 +94,7 @@ def new_run_values(
         "parameters": dumps(record.parameters),
         "overrides": dumps({}),
         "infrastructure": dumps(record.infrastructure),
+        "infrastructure_type": record.infrastructure.get("type"),
         "work_queue": record.work_queue,
         "state": StateType.SCHEDULED.value,
         "state_message": "",
@@ -218,4 +219,9 @@ def agent_from_row(row: Any) -> AgentRecord:
         started=row.started,
         last_heartbeat=row.last_heartbeat,
         stopped=row.stopped,
+        infrastructure_types=(
+            None
+            if row.infrastructure_types is None
+            else tuple(json.loads(row.infrastructure_types))
+        ),
     )

@@ -36,19 +36,21 @@ from shipway.store._work_queues import WorkQueues
 __all__ = ["Store", "open_store"]
 
 
-def open_store(url: str | None = None) -> Store:
+def open_store(url: str | None = None, *, create: bool = True) -> Store:
     """Open (and create and migrate, the first time) the store at ``url``.
 
     Default: ``$SHIPWAY_DATABASE_URL``, else ``sqlite:///$SHIPWAY_HOME/shipway.db``.
+    ``create=False`` (commands that only read): StoreNotFound when there is no store
+    there yet, and nothing is created, neither a folder nor a file nor tables.
     """
-    return Store(database_url(url))
+    return Store(database_url(url), create=create)
 
 
 class Store:
     """The run history database (SQLite or PostgreSQL)."""
 
-    def __init__(self, url: str) -> None:
-        self._db = Database(url)
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self._db = Database(url, create=create)
         self.url = self._db.url
         self.backend = self._db.backend
         self._deployments = Deployments(self._db)
@@ -118,7 +120,7 @@ class Store:
         states: Collection[StateType] | None = None,
         limit: int = 50,
     ) -> list[FlowRunRecord]:
-        """Newest first."""
+        """Newest first: by scheduled time, then creation."""
         return self._runs.list_flow_runs(deployment=deployment, states=states, limit=limit)
 
     def count_flow_runs(
@@ -174,8 +176,15 @@ class Store:
 
     # -- agents ---------------------------------------------------------------------
 
-    def register_agent(self, name: str, queues: Sequence[str], limit: int | None) -> AgentRecord:
-        return self._agents.register_agent(name, queues, limit)
+    def register_agent(
+        self,
+        name: str,
+        queues: Sequence[str],
+        limit: int | None,
+        infrastructure_types: Sequence[str] | None = None,
+    ) -> AgentRecord:
+        """``infrastructure_types``: the types whose runs it claims (None: any)."""
+        return self._agents.register_agent(name, queues, limit, infrastructure_types)
 
     def heartbeat(self, agent_id: str) -> None:
         self._agents.heartbeat(agent_id)
@@ -195,12 +204,19 @@ class Store:
     # -- claims ---------------------------------------------------------------------
 
     def claim_runs(
-        self, agent_id: str, queues: Sequence[str], limit: int, now: datetime | None = None
+        self,
+        agent_id: str,
+        queues: Sequence[str],
+        limit: int,
+        now: datetime | None = None,
+        *,
+        infrastructure_types: Collection[str] | None = None,
     ) -> list[FlowRunRecord]:
         """Move up to ``limit`` due Scheduled runs of ``queues`` (empty: all) to Pending for
         this agent, oldest due first, within the work queues' concurrency limits; a run is
-        never handed to two agents."""
-        return self._claims.claim_runs(agent_id, queues, limit, now)
+        never handed to two agents. ``infrastructure_types``: only runs of these types
+        (None: of any type)."""
+        return self._claims.claim_runs(agent_id, queues, limit, now, infrastructure_types)
 
     def runs_of_agent(self, agent_id: str, states: Collection[StateType]) -> list[FlowRunRecord]:
         return self._claims.runs_of_agent(agent_id, states)

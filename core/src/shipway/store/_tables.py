@@ -83,6 +83,8 @@ flow_runs = sa.Table(
     sa.Column("parameters", sa.Text, nullable=False),
     sa.Column("overrides", sa.Text, nullable=False),
     sa.Column("infrastructure", sa.Text, nullable=False),
+    # The "type" of ``infrastructure``, on its own so that a claim can filter on it.
+    sa.Column("infrastructure_type", sa.String(MAX_NAME_LENGTH)),
     sa.Column("work_queue", sa.String(MAX_NAME_LENGTH), nullable=False),
     sa.Column("state", sa.String(20), nullable=False),
     sa.Column("state_message", sa.Text, nullable=False),
@@ -107,6 +109,7 @@ flow_runs = sa.Table(
     sa.Index("ix_flow_runs_agent_state", "agent_id", "state"),
     sa.Index("ix_flow_runs_deployment_created", "deployment_id", "created"),
     sa.Index("ix_flow_runs_created", "created"),
+    sa.Index("ix_flow_runs_scheduled", "scheduled_time", "created"),
 )
 
 flow_run_states = sa.Table(
@@ -141,6 +144,8 @@ agents = sa.Table(
     sa.Column("name", sa.String(MAX_NAME_LENGTH), nullable=False),
     sa.Column("queues", sa.Text, nullable=False),
     sa.Column("concurrency_limit", sa.Integer),
+    # JSON: the infrastructure types the agent can run (NULL: registered by an older shipway).
+    sa.Column("infrastructure_types", sa.Text),
     sa.Column("started", UTCDateTime, nullable=False),
     sa.Column("last_heartbeat", UTCDateTime, nullable=False),
     sa.Column("stopped", UTCDateTime),
