@@ -1,9 +1,14 @@
-"""Ways to inject faults into a store from a test."""
+"""Ways to inject faults into a store from a test: the database away for everyone
+(:func:`outage`) or for one agent (:class:`CutOffStore`), a write refused half-way
+(:func:`refuse_deployment`)."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
+
+from shipway.store import Store, StoreUnavailable
 
 
 def outage(store_url: str, postgres_server: Any, seconds: float) -> None:
@@ -57,3 +62,27 @@ def refuse_deployment(store_url: str, name: str) -> None:
         )
     finally:
         connection.close()
+
+
+class CutOffStore(Store):
+    """A store one agent sees: while ``cut`` is set every call fails as if the database
+    could not be reached (the others reach it: a network partition, as seen from one
+    machine). Checked when a call is made, so that retries get through once it is clear."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.cut = threading.Event()
+
+    def __getattribute__(self, name: str) -> Any:
+        value = super().__getattribute__(name)
+        if name.startswith("_") or name == "close" or not callable(value):
+            return value
+        cut: threading.Event = super().__getattribute__("cut")
+
+        @functools.wraps(value)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if cut.is_set():
+                raise StoreUnavailable("the test cut this agent off from the store")
+            return value(*args, **kwargs)
+
+        return call

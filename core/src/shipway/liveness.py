@@ -3,7 +3,9 @@ an agent that is gone), ``shipway agent ls`` (which lists the live ones) and ``s
 deployment run`` (which warns when no live agent polls the run's work queue).
 
 An agent tells the store it is alive every ``heartbeat_interval`` seconds. One that has
-been silent for ``MISSED_HEARTBEATS`` intervals, or that deregistered, is gone. The
+been silent for ``MISSED_HEARTBEATS`` intervals, or that deregistered, is gone. The lease
+an agent holds on each of its runs, renewed with its heartbeats, lasts as long: its runs
+are adopted once it is gone and their leases have expired. The
 store does not record each agent's interval, so an agent judges the others by its own,
 and a command by the default one.
 """

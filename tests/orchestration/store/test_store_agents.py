@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
+
 from _store_helpers import spec
 from shipway.states import StateType
-from shipway.store import StateChange, Store
+from shipway.store import StateChange, StateConflict, Store
 
 S = StateType
 
@@ -97,3 +99,53 @@ def test_count_runs_by_agent_counts_the_runs_each_holds(store: Store) -> None:
     assert store.count_runs_by_agent() == {busy.id: 3}  # Pending, Running, Cancelling
     assert store.count_runs_by_agent([S.COMPLETED]) == {busy.id: 1}
     assert idle.id not in store.count_runs_by_agent([S.PENDING, S.COMPLETED])
+
+
+def test_a_run_is_adopted_only_once_its_lease_has_expired(store: Store) -> None:
+    """Issue 15, item 7: a stale heartbeat was enough to adopt a run (the agent's database
+    may only have been away longer than three heartbeats). A lease must expire first."""
+    store.apply_deployment(spec("dep-default"))
+    silent = store.register_agent("silent", [], None)
+    adopter = store.register_agent("adopter", [], None)
+    store.create_flow_run("dep-default")
+    (claimed,) = store.claim_runs(silent.id, [], 1, lease=timedelta(seconds=0.5))
+    assert claimed.lease_expires is not None
+    stale = timedelta(0)  # the silent agent counts as gone at once: only its lease holds
+
+    assert store.orphaned_runs(stale_after=stale, queues=[]) == []
+    assert store.adopt_run(claimed.id, adopter.id, silent.id, lease=timedelta(hours=1)) is None
+    assert store.renew_leases(silent.id, timedelta(seconds=0.5)) == [claimed.id]
+    time.sleep(0.6)  # the lease's end is a moment in the past now, whatever the machine's load
+
+    assert [r.id for r in store.orphaned_runs(stale_after=stale, queues=[])] == [claimed.id]
+    adopted = store.adopt_run(claimed.id, adopter.id, silent.id, lease=timedelta(hours=1))
+    assert adopted is not None and adopted.agent_id == adopter.id
+    assert adopted.lease_expires is not None and adopted.lease_expires > claimed.lease_expires
+    assert store.orphaned_runs(stale_after=stale, queues=[]) == []  # the adopter's lease holds
+    assert store.renew_leases(silent.id, timedelta(hours=1)) == []  # not the silent one's now
+    with pytest.raises(StateConflict, match=f"held by agent {adopter.id}"):
+        store.set_state(claimed.id, StateChange(S.RUNNING, identifier="h:1"), owner=silent.id)
+    store.set_state(claimed.id, StateChange(S.RUNNING, identifier="h:1"), owner=adopter.id)
+
+
+def test_handing_back_and_deregistering_release_the_lease(store: Store) -> None:
+    store.apply_deployment(spec("dep-default"))
+    gone = store.register_agent("gone", [], None)
+    holder = store.register_agent("holder", [], None)
+    store.deregister_agent(gone.id)
+    store.create_flow_run("dep-default")
+    (run,) = store.claim_runs(holder.id, [], 1, lease=timedelta(hours=1))
+    assert store.hand_back_run(run.id, holder.id, gone.id)
+    assert not store.hand_back_run(run.id, holder.id, gone.id)  # not its own any more
+    handed = store.get_flow_run(run.id)
+    assert (handed.agent_id, handed.lease_expires) == (gone.id, None)
+    assert [r.id for r in store.orphaned_runs(stale_after=timedelta(hours=1), queues=[])] == [
+        run.id
+    ]
+    adopted = store.adopt_run(run.id, holder.id, gone.id, lease=timedelta(hours=1))
+    assert adopted is not None
+    store.deregister_agent(holder.id)  # it watches nothing now: adoptable at once
+    assert store.get_flow_run(run.id).lease_expires is None
+    assert [r.id for r in store.orphaned_runs(stale_after=timedelta(hours=1), queues=[])] == [
+        run.id
+    ]

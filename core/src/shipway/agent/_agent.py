@@ -106,3 +106,4 @@ class Agent(Polling):
         while True:
             await anyio.sleep(self.settings.heartbeat_interval)
             await self._calls(self.store.heartbeat, self.id)
+            await self._renew_leases()

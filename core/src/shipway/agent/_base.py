@@ -3,10 +3,11 @@ watches (:class:`ActiveRun`), how one ends (:class:`Outcome`), stopping a run, a
 telling the terminal and the observers what it did.
 
 The agent is built up in layers, one concern per module, each class extending the one
-below: :class:`AgentBase` (here) -> ``_runs.RunLifecycle`` (one run, from its claim to
-its recorded end) -> ``_recovery.Recovery`` (runs other agents, or an earlier life of
-this one, left behind) -> ``_polling.Polling`` (the polling loop) -> ``_agent.Agent``
-(start, signals, heartbeats, stop).
+below: :class:`AgentBase` (here) -> ``_leases.Leases`` (holding runs: renewing and
+checking leases) -> ``_runs.RunLifecycle`` (one run, from its claim to its recorded
+end) -> ``_recovery.Recovery`` (runs other agents, or an earlier life of this one, left
+behind) -> ``_polling.Polling`` (the polling loop) -> ``_agent.Agent`` (start, signals,
+heartbeats, stop).
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ class ActiveRun:
     cancelled: bool = False
     handed_back: bool = False
     """Given back to the agent that left it, for one that can reach it to follow it."""
+    lease_until: float = 0.0
+    """Until when (``time.monotonic()``) this agent's lease on the run holds (see ``_leases``)."""
+    lease_lost: bool = False
+    """Another agent took the run over after this agent's lease lapsed: hands off."""
 
 
 @dataclasses.dataclass(frozen=True)

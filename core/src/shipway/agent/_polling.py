@@ -65,6 +65,7 @@ class Polling(Recovery):
         if free <= 0 or self._stopping:  # asked to stop while reconciling or scheduling
             return 0
         assert self.id is not None
+        started = time.monotonic()
         records = await self._calls(
             self.store.claim_runs,
             self.id,
@@ -72,12 +73,13 @@ class Polling(Recovery):
             free,
             now=now,
             infrastructure_types=self._types,
+            lease=self.settings.lease,
         )
         if self._stopping:  # asked to stop while claiming: run them all the same
             log.debug("claimed %d run(s) while stopping", len(records))
         for record in records:
             self._event(record, StateType.PENDING, "claimed")
-            self._start(record, self._execute)
+            self._start(record, self._execute, lease_until=self._lease_from(started))
         return len(records)
 
     async def _create_scheduled_runs(self) -> None:

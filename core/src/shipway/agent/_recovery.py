@@ -4,6 +4,7 @@ back for one that can, and marking Crashed what nobody can follow."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 import anyio
@@ -43,9 +44,13 @@ class Recovery(RunLifecycle):
         for record in orphans:
             if not self._is_new(record) or record.agent_id == self.id:
                 continue
-            adopted = await self._calls(self.store.adopt_run, record.id, self.id, record.agent_id)
+            started = time.monotonic()
+            adopted = await self._calls(
+                self.store.adopt_run, record.id, self.id, record.agent_id, lease=self.settings.lease
+            )
             if adopted is not None:
-                self._start(adopted, self._resume, record.agent_id)
+                lease_until = self._lease_from(started)
+                self._start(adopted, self._resume, record.agent_id, lease_until=lease_until)
         mine = await self._calls(
             self.store.runs_of_agent, self.id, (StateType.PENDING, StateType.RUNNING)
         )
@@ -173,7 +178,7 @@ class Recovery(RunLifecycle):
         gone_since = previous.stopped or previous.last_heartbeat
         if datetime.now(timezone.utc) - gone_since >= self.settings.orphan_timeout:
             return False
-        await self._calls(self.store.adopt_run, record.id, previous_agent, self.id)
+        await self._calls(self.store.hand_back_run, record.id, self.id, previous_agent)
         active.handed_back = True
         if record.id not in self._unreachable:
             self._unreachable.add(record.id)

@@ -10,14 +10,8 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 
-from shipway.agent._base import (
-    LIVE_STATES,
-    RETRIED_STATES,
-    ActiveRun,
-    AgentBase,
-    Outcome,
-    log,
-)
+from shipway.agent._base import LIVE_STATES, RETRIED_STATES, ActiveRun, Outcome, log
+from shipway.agent._leases import Leases
 from shipway.agent._logs import RunOutput
 from shipway.attempt import Attempt, AttemptReporting
 from shipway.deployments import resolve_run
@@ -28,16 +22,20 @@ from shipway.store import FlowRunRecord, Retry, StateChange, StateConflict
 __all__ = ["RunLifecycle"]
 
 
-class RunLifecycle(AgentBase):
+class RunLifecycle(Leases):
     """Start, run and record the runs this agent takes."""
 
     def _start(
-        self, record: FlowRunRecord, work: Callable[..., Awaitable[None]], *args: object
+        self,
+        record: FlowRunRecord,
+        work: Callable[..., Awaitable[None]],
+        *args: object,
+        lease_until: float = 0.0,
     ) -> None:
         """Track the run at once (no await before): a slot is taken, and a later
-        reconciliation sees the run as watched."""
+        reconciliation sees the run as watched. ``lease_until``: see ``_leases``."""
         assert self._runs is not None
-        active = ActiveRun(record)
+        active = ActiveRun(record, lease_until=lease_until)
         self._active[record.id] = active
         self._runs.start_soon(self._guarded, active, work, *args)
 
@@ -109,15 +107,21 @@ class RunLifecycle(AgentBase):
 
     async def _mark_running(self, active: ActiveRun, identifier: str) -> bool:
         record = active.record
+        if not await self._holds_lease(active):
+            return False
         try:
             await self._calls(
                 self.store.set_state,
                 record.id,
                 StateChange(StateType.RUNNING, identifier=identifier),
                 expected=(StateType.PENDING,),
+                owner=self.id,
             )
         except StateConflict:
             current = await self._calls(self.store.get_flow_run, record.id)
+            if current.agent_id != self.id:  # taken over since the lease was checked
+                self._lease_lost(active, current)
+                return False
             if current.state is StateType.RUNNING:  # our write landed; the answer was lost
                 pass
             elif current.state is StateType.CANCELLING:  # cancelled while it started
@@ -155,13 +159,18 @@ class RunLifecycle(AgentBase):
             retry=Retry(retry_at, retry_message) if retry else None,
         )
         await self._logs.flush(record.id)
+        if not await self._holds_lease(active):
+            return False
         try:
             stored = await self._calls(
-                self.store.set_state, record.id, change, expected=LIVE_STATES
+                self.store.set_state, record.id, change, expected=LIVE_STATES, owner=self.id
             )
             retry = stored.attempt > record.attempt  # not when its cancellation was asked
         except StateConflict:
             current = await self._calls(self.store.get_flow_run, record.id)
+            if current.attempt == record.attempt and current.agent_id != self.id:
+                self._lease_lost(active, current)  # taken over since the lease was checked
+                return False
             # Our write landed but its answer was lost: the run is in our final state, or
             # in its next attempt (maybe claimed by now).
             retry = retry and current.attempt > record.attempt

@@ -44,6 +44,13 @@ class AgentSettings:
         return silence_limit(self.heartbeat_interval)
 
     @property
+    def lease(self) -> timedelta:
+        """How long the agent holds a run without renewing its lease (with its heartbeat):
+        another agent adopts the run only after that. As long as the agent may stay
+        silent and still count as alive."""
+        return silence_limit(self.heartbeat_interval)
+
+    @property
     def reconcile_interval(self) -> float:
         return self.heartbeat_interval
 

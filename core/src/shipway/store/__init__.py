@@ -21,6 +21,10 @@ Deviations from / additions to the orchestration contract (for the agent's autho
 - ``WorkQueueRecord`` has ``active_runs`` (Pending+Running+Cancelling) and
   ``scheduled_runs`` (extra).
 - ``Store.list_agents()`` and ``Store.get_agent(id)`` (extra).
+- Run leases (extra): ``claim_runs(..., lease=)`` and ``adopt_run(..., lease=)`` give the
+  agent a lease on each run, ``renew_leases`` extends it, ``adopt_run`` needs it expired,
+  ``set_state(..., owner=)`` refuses a writer that no longer holds the run, and
+  ``hand_back_run`` gives a run back without a lease.
 - ``Store.count_flow_runs(...)`` and ``Store.count_runs_by_agent(states)`` (extra): counts
   made by the database, so that nothing lists runs only to count them.
 - ``read_logs`` and ``append_logs`` take the full run id (no prefix lookup).

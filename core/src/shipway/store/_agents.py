@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from shipway.store import _tables as t
 from shipway.store._database import Database, utc_now
+from shipway.store._flow_runs import ACTIVE_STATES, in_states
 from shipway.store._records import AgentRecord
 from shipway.store._rows import agent_from_row, dumps
 from shipway.store._work_queues import ensure_work_queues
@@ -70,6 +71,12 @@ class Agents:
         with self.db.transaction() as connection:
             connection.execute(
                 t.agents.update().where(t.agents.c.id == agent_id).values(stopped=utc_now())
+            )
+            # It watches nothing any more: whatever it left may be adopted at once.
+            connection.execute(
+                t.flow_runs.update()
+                .where(t.flow_runs.c.agent_id == agent_id, in_states(ACTIVE_STATES))
+                .values(lease_expires=None)
             )
 
     def list_agents(self, *, alive_since: datetime | None) -> list[AgentRecord]:

@@ -30,6 +30,7 @@ class Claims:
         limit: int,
         now: datetime | None,
         infrastructure_types: Collection[str] | None,
+        lease: timedelta | None,
     ) -> list[FlowRunRecord]:
         # A run is never handed to two agents: SQLite serialises claims (BEGIN IMMEDIATE),
         # PostgreSQL locks the candidate rows and skips those another claim holds.
@@ -81,6 +82,7 @@ class Claims:
                     state=StateType.PENDING.value,
                     state_message="",
                     agent_id=agent_id,
+                    lease_expires=_expiry(stamp, lease),
                     updated=stamp,
                 )
                 .returning(*t.flow_runs.c)
@@ -151,7 +153,7 @@ class Claims:
     def orphaned_runs(
         self, *, stale_after: timedelta, queues: Sequence[str]
     ) -> list[FlowRunRecord]:
-        cutoff = utc_now() - stale_after
+        now = utc_now()
         query = (
             sa.select(t.flow_runs)
             .select_from(t.flow_runs.outerjoin(t.agents, t.agents.c.id == t.flow_runs.c.agent_id))
@@ -160,8 +162,9 @@ class Claims:
                 sa.or_(
                     t.agents.c.id.is_(None),
                     t.agents.c.stopped.is_not(None),
-                    t.agents.c.last_heartbeat < cutoff,
+                    t.agents.c.last_heartbeat < now - stale_after,
                 ),
+                _lease_expired(now),
             )
             .order_by(t.flow_runs.c.created)
         )
@@ -171,20 +174,58 @@ class Claims:
             return [run_from_row(row) for row in connection.execute(query)]
 
     def adopt_run(
-        self, run_id: str, agent_id: str, previous_agent_id: str | None
+        self, run_id: str, agent_id: str, previous_agent_id: str | None, lease: timedelta | None
     ) -> FlowRunRecord | None:
-        owner = t.flow_runs.c.agent_id
+        now = utc_now()
         with self.db.transaction() as connection:
             result = connection.execute(
                 t.flow_runs.update()
                 .where(
                     t.flow_runs.c.id == run_id,
-                    owner.is_(None) if previous_agent_id is None else owner == previous_agent_id,
+                    _held_by(previous_agent_id),
                     in_states(ACTIVE_STATES),
+                    _lease_expired(now),
                 )
-                .values(agent_id=agent_id, updated=utc_now())
+                .values(agent_id=agent_id, lease_expires=_expiry(now, lease), updated=now)
             )
             if result.rowcount != 1:
                 return None
             row = connection.execute(run_query(run_id)).one()
         return run_from_row(row)
+
+    def hand_back_run(self, run_id: str, agent_id: str, to_agent_id: str) -> bool:
+        with self.db.transaction() as connection:
+            result = connection.execute(
+                t.flow_runs.update()
+                .where(t.flow_runs.c.id == run_id, _held_by(agent_id), in_states(ACTIVE_STATES))
+                .values(agent_id=to_agent_id, lease_expires=None, updated=utc_now())
+            )
+        return result.rowcount == 1
+
+    def renew_leases(
+        self, agent_id: str, lease: timedelta, run_ids: Collection[str] | None
+    ) -> list[str]:
+        now = utc_now()
+        query = t.flow_runs.update().where(_held_by(agent_id), in_states(ACTIVE_STATES))
+        if run_ids is not None:
+            query = query.where(t.flow_runs.c.id.in_(list(run_ids)))
+        with self.db.transaction() as connection:
+            renewed = connection.execute(
+                query.values(lease_expires=now + lease).returning(t.flow_runs.c.id)
+            )
+            return list(renewed.scalars())
+
+
+def _held_by(agent_id: str | None) -> sa.ColumnElement[bool]:
+    owner = t.flow_runs.c.agent_id
+    return owner.is_(None) if agent_id is None else owner == agent_id
+
+
+def _lease_expired(now: datetime) -> sa.ColumnElement[bool]:
+    """No agent holds a lease on the run (any more): it may be adopted."""
+    expires = t.flow_runs.c.lease_expires
+    return sa.or_(expires.is_(None), expires < now)
+
+
+def _expiry(now: datetime, lease: timedelta | None) -> datetime | None:
+    return None if lease is None else now + lease

@@ -62,6 +62,8 @@ class FlowRunRecord:
     retries: int
     retry_delay_seconds: float
     auto_scheduled: bool = False
+    lease_expires: datetime | None = None
+    """Until when its agent may write its state, unless it renews the lease."""
 
     def run_request(self) -> RunRequest:
         """This run as ``shipway.deployments.resolve_run`` takes it: the deployment's

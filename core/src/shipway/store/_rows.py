@@ -138,6 +138,7 @@ def run_from_row(row: Any) -> FlowRunRecord:
         retries=row.retries,
         retry_delay_seconds=row.retry_delay_seconds,
         auto_scheduled=row.schedule_key is not None,
+        lease_expires=row.lease_expires,
     )
 
 

@@ -147,17 +147,20 @@ class Store:
         change: StateChange,
         *,
         expected: Collection[StateType] | None = None,
+        owner: str | None = None,
     ) -> FlowRunRecord:
         """Move the run as ``change`` says and record it in the history.
 
         ``expected``: the states the caller believes the run is in; StateConflict otherwise
         (compare-and-set, so an agent never overwrites a cancellation it has not seen).
+        ``owner``: the agent the caller believes holds the run; StateConflict otherwise
+        (an agent never writes the state of a run another agent has taken over).
         ``change.retry`` (with Failed or Crashed): in the same transaction, schedule the
         next attempt, without an owner, so that nobody watching the run ever sees it final
         while a retry is coming; not when its cancellation was asked for (it was
         Cancelling): the returned record says which.
         """
-        return self._transitions.set_state(run_id, change, expected=expected)
+        return self._transitions.set_state(run_id, change, expected=expected, owner=owner)
 
     def request_cancellation(self, run_id: str) -> FlowRunRecord:
         """Scheduled runs are Cancelled at once; claimed ones go to Cancelling (their agent
@@ -211,12 +214,14 @@ class Store:
         now: datetime | None = None,
         *,
         infrastructure_types: Collection[str] | None = None,
+        lease: timedelta | None = None,
     ) -> list[FlowRunRecord]:
         """Move up to ``limit`` due Scheduled runs of ``queues`` (empty: all) to Pending for
         this agent, oldest due first, within the work queues' concurrency limits; a run is
         never handed to two agents. ``infrastructure_types``: only runs of these types
-        (None: of any type)."""
-        return self._claims.claim_runs(agent_id, queues, limit, now, infrastructure_types)
+        (None: of any type). ``lease``: how long the agent holds each run before it must
+        renew the lease (None: no lease, the run is adopted once the agent is gone)."""
+        return self._claims.claim_runs(agent_id, queues, limit, now, infrastructure_types, lease)
 
     def runs_of_agent(self, agent_id: str, states: Collection[StateType]) -> list[FlowRunRecord]:
         return self._claims.runs_of_agent(agent_id, states)
@@ -228,16 +233,34 @@ class Store:
     def orphaned_runs(
         self, *, stale_after: timedelta, queues: Sequence[str]
     ) -> list[FlowRunRecord]:
-        """Pending/Running/Cancelling runs whose agent is gone: stopped, silent for longer
-        than ``stale_after``, unknown, or never set."""
+        """Pending/Running/Cancelling runs whose agent is gone (stopped, silent for longer
+        than ``stale_after``, unknown, or never set) and whose lease has expired."""
         return self._claims.orphaned_runs(stale_after=stale_after, queues=queues)
 
     def adopt_run(
-        self, run_id: str, agent_id: str, previous_agent_id: str | None
+        self,
+        run_id: str,
+        agent_id: str,
+        previous_agent_id: str | None,
+        *,
+        lease: timedelta | None = None,
     ) -> FlowRunRecord | None:
-        """Make ``agent_id`` the owner if ``previous_agent_id`` still is (compare-and-set);
-        None when another agent adopted it first or the run has finished meanwhile."""
-        return self._claims.adopt_run(run_id, agent_id, previous_agent_id)
+        """Make ``agent_id`` the owner, with a new ``lease``, if ``previous_agent_id`` still
+        is and its lease has expired (compare-and-set); None when another agent adopted it
+        first, its agent renewed the lease, or the run has finished meanwhile."""
+        return self._claims.adopt_run(run_id, agent_id, previous_agent_id, lease)
+
+    def hand_back_run(self, run_id: str, agent_id: str, to_agent_id: str) -> bool:
+        """Give a run ``agent_id`` holds to ``to_agent_id`` (the agent that left it), without
+        a lease, so that any agent may adopt it; False when ``agent_id`` no longer holds it."""
+        return self._claims.hand_back_run(run_id, agent_id, to_agent_id)
+
+    def renew_leases(
+        self, agent_id: str, lease: timedelta, run_ids: Collection[str] | None = None
+    ) -> list[str]:
+        """Extend the lease on the live runs ``agent_id`` holds (or on those of ``run_ids``)
+        to ``lease`` from now; returns the ids of the runs it still holds."""
+        return self._claims.renew_leases(agent_id, lease, run_ids)
 
     # -- schedules ------------------------------------------------------------------
 

@@ -97,6 +97,9 @@ flow_runs = sa.Table(
     sa.Column("start_time", UTCDateTime),
     sa.Column("end_time", UTCDateTime),
     sa.Column("agent_id", sa.String(36)),
+    # Until when the agent holding the run may write its state (it renews it with its
+    # heartbeat); another agent adopts the run only after it. NULL: no lease.
+    sa.Column("lease_expires", UTCDateTime),
     sa.Column("identifier", sa.Text),
     sa.Column("exit_code", sa.Integer),
     sa.Column("attempt", sa.Integer, nullable=False),

@@ -72,7 +72,12 @@ class Transitions:
     db: Database
 
     def set_state(
-        self, run_id: str, change: StateChange, *, expected: Collection[StateType] | None
+        self,
+        run_id: str,
+        change: StateChange,
+        *,
+        expected: Collection[StateType] | None,
+        owner: str | None,
     ) -> FlowRunRecord:
         at = utc_now()
         with self.db.transaction() as connection:
@@ -82,6 +87,11 @@ class Transitions:
                 wanted = ", ".join(s.value for s in expected) or "nothing"
                 raise StateConflict(
                     f"flow run {row.id} is {current.value}, not {wanted}: "
+                    f"cannot set it to {change.state.value}"
+                )
+            if owner is not None and row.agent_id != owner:
+                raise StateConflict(
+                    f"flow run {row.id} is held by agent {row.agent_id}, not {owner}: "
                     f"cannot set it to {change.state.value}"
                 )
             row = move(connection, row, change, at)
