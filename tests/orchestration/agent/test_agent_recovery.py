@@ -67,8 +67,12 @@ def test_a_run_out_of_reach_waits_for_an_agent_that_can_reach_it(
     agent = agents.start(*FAST_HEARTBEAT, "--orphan-timeout", "8")
 
     wait_for(lambda: "out of this agent's reach" in agent.output, what="the hand-back")
-    record = store.get_flow_run(run.id)
-    assert (record.state, record.agent_id) == (S.RUNNING, elsewhere.id)
+
+    def given_back() -> bool:  # the agent adopts it again (and gives it back) each cycle
+        record = store.get_flow_run(run.id)
+        return (record.state, record.agent_id) == (S.RUNNING, elsewhere.id)
+
+    wait_for(given_back, what="the run to be given back to the agent that left it")
     record = wait_for_state(store, run.id, [S.COMPLETED, S.FAILED, S.CRASHED, S.CANCELLED])
     assert record.state is S.CRASHED
     assert "another-host" in record.state_message and "may still be running" in (
@@ -82,11 +86,13 @@ def test_a_run_out_of_reach_waits_for_an_agent_that_can_reach_it(
 def test_a_live_agent_keeps_its_runs(
     store: Store, agents: Agents, project: Path, tmp_path: Path
 ) -> None:
-    """Heartbeats: a run longer than the staleness window is not taken from its agent."""
+    """Heartbeats and leases: a run longer than the staleness window and the lease is
+    not taken from its agent. (The owner's lease, 3 s, leaves room for a heartbeat late
+    by 2 s on a loaded machine; 0.5 s heartbeats left 1 s, and a late one could lose it.)"""
     marker = tmp_path / "started"
-    apply(store, "sleeper", project, parameters={"seconds": 3, "marker": str(marker)})
+    apply(store, "sleeper", project, parameters={"seconds": 5, "marker": str(marker)})
     run = store.create_flow_run("sleeper")
-    owner = agents.start(*FAST_HEARTBEAT)
+    owner = agents.start("--heartbeat-interval", "1")
     wait_for(marker.exists, what="the flow to start")
     other = agents.start(*FAST_HEARTBEAT)  # looks for orphans every 0.5 s
 

@@ -50,11 +50,13 @@ def test_orphans_are_runs_of_silent_stopped_or_unknown_agents(store: Store) -> N
     finished = _run_owned_by(store, silent.id)
     store.set_state(finished, StateChange(S.COMPLETED))
     store.deregister_agent(stopped.id)
-    time.sleep(0.3)
+    # Silent for 1.2 s while the staleness window is 0.6 s, and the live agent's heartbeat
+    # 0.6 s younger than that: room for a slow query on a loaded machine either way.
+    time.sleep(1.2)
     store.heartbeat(alive.id)
-    orphans = store.orphaned_runs(stale_after=timedelta(seconds=0.2), queues=["default"])
+    orphans = store.orphaned_runs(stale_after=timedelta(seconds=0.6), queues=["default"])
     assert {r.id for r in orphans} == {silent_run, stopped_run}
-    everywhere = store.orphaned_runs(stale_after=timedelta(seconds=0.2), queues=[])
+    everywhere = store.orphaned_runs(stale_after=timedelta(seconds=0.6), queues=[])
     assert {r.id for r in everywhere} == {silent_run, stopped_run, other_queue_run}
     assert alive_run not in {r.id for r in everywhere}
     assert store.orphaned_runs(stale_after=timedelta(hours=1), queues=[]) == [

@@ -566,9 +566,15 @@ def test_watch_survives_a_database_restart(
     shipway("deployment", "apply", "hello")
 
     def outage_then_finish() -> None:
-        time.sleep(1.0)
+        # Not a fixed delay: the command must have created its run (a run it cannot create
+        # is an error, not a watch), however long it took to start on a loaded machine.
+        deadline = time.monotonic() + 60
+        with open_store(url) as store:
+            while not store.list_flow_runs():
+                assert time.monotonic() < deadline, "the command created no run"
+                time.sleep(0.05)
         postgres_server.stop()
-        time.sleep(1.5)
+        time.sleep(2.0)  # the watch polls every 0.5 s: it meets the outage
         postgres_server.start()
         _drive_first_run(url, S.COMPLETED, 0).join(30)
 

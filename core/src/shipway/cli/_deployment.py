@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sys
 from datetime import datetime, timezone
@@ -14,7 +15,7 @@ import yaml
 from shipway.cli._console import status
 from shipway.cli._follow import final_exit_status, follow_run, report_final
 from shipway.cli._options import debug_option, file_option, parse_parameters, run_input_options
-from shipway.cli._store_access import open_cli_store
+from shipway.cli._store_access import open_cli_store, retry_unavailable
 from shipway.cli._table import table
 from shipway.cli._times import parse_when, when
 from shipway.deployments import (
@@ -270,7 +271,10 @@ def run_command(
             dim=True,
         )
         infrastructure_type = str(record.infrastructure.get("type"))
-        if not _queue_has_an_agent(store, record.work_queue, infrastructure_type):
+        has_agent = functools.partial(
+            _queue_has_an_agent, store, record.work_queue, infrastructure_type
+        )
+        if not retry_unavailable(has_agent, poll=1.0):  # the run exists: do not fail now
             status(
                 f"No agent is polling work queue {record.work_queue!r} right now with the "
                 f"{infrastructure_type!r} plugin: the run waits for one "
