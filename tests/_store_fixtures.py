@@ -26,6 +26,8 @@ __all__ = [
     "empty_store_url",
     "postgres_server",
     "postgres_session",
+    "secret_key",
+    "session_secret_key",
     "shipway_home",
     "store",
     "store_url",
@@ -52,6 +54,21 @@ def postgres_server(postgres_session: PostgresServer) -> Iterator[PostgresServer
     yield postgres_session
     if postgres_session.can_restart and not postgres_session.running:
         postgres_session.start()
+
+
+@pytest.fixture(scope="session")
+def session_secret_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+@pytest.fixture(autouse=True)
+def secret_key(session_secret_key: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """One secret key for every store, CLI and agent of a test, as on machines that share
+    a store (and never the key file of the real home)."""
+    monkeypatch.setenv("SHIPWAY_SECRET_KEY", session_secret_key)
+    return session_secret_key
 
 
 @pytest.fixture
@@ -94,7 +111,8 @@ def empty_store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
+def store(store_url: str, shipway_home: Path) -> Iterator[Store]:
+    """An open store; SHIPWAY_HOME is private, so the secret key it makes stays there."""
     from shipway.store import open_store
 
     opened = open_store(store_url)

@@ -8,6 +8,8 @@ from _store_fixtures import (  # noqa: F401  # fixtures are found by their names
     empty_store_url,
     postgres_server,
     postgres_session,
+    secret_key,
+    session_secret_key,
     shipway_home,
     store,
     store_url,

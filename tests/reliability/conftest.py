@@ -10,6 +10,8 @@ from _store_fixtures import (  # noqa: F401
     backend,
     postgres_server,
     postgres_session,
+    secret_key,
+    session_secret_key,
     shipway_home,
     store,
     store_url,

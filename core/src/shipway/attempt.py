@@ -1,8 +1,9 @@
 """One attempt of one flow run, from submission to its final state: the run lifecycle,
 written once for ``shipway run`` (see ``shipway.runner``) and for agents.
 
-The steps: add what the ``shipway_job_submitting`` hooks add, announce Pending, start
-the job on its infrastructure with its output going to the caller's sink, announce
+The steps: add what the ``shipway_job_submitting`` hooks add, announce Pending, read the
+secret references (a missing one fails the run), start the job on its infrastructure with
+its output going to the caller's sink with every secret of the run masked, announce
 Running with the run's identifier, and turn how it ended into a final state. Each state
 goes to the caller's :data:`StateWriter` first (the terminal for ``shipway run``, the
 store for an agent) and then, once recorded, to the ``shipway_flow_run_state_changed``
@@ -11,7 +12,6 @@ observers.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import sys
@@ -29,11 +29,15 @@ from shipway.infrastructure import (
     InfrastructureError,
     InfrastructureNotFound,
     InfrastructureResult,
+    MaskedSink,
     OutputSink,
+    current_output_sink,
     output_sink,
+    resolve_secrets,
 )
 from shipway.jobs import Job
 from shipway.plugins import PluginRegistry
+from shipway.secrets import Masker, SecretNotFound
 from shipway.states import State, StateType
 
 __all__ = [
@@ -70,6 +74,9 @@ class AttemptReporting:
     """The run's output; None: the current sink (the terminal unless a caller chose one)."""
     output_location: str = "above"
     """Where that output can be read, for the final message ("its traceback is above")."""
+    masker: Masker = dataclasses.field(default_factory=Masker)
+    """The run's secrets, added once the attempt has read them: its output and its state
+    messages are masked with it (a caller's own sink may mask its remarks with it too)."""
 
 
 class Attempt:
@@ -105,15 +112,23 @@ class Attempt:
         self._registry.load_observers()
         self.infrastructure = with_job_additions(self._registry, self.job, self.infrastructure)
         await self.announce(State(StateType.PENDING, f"submitting to {self.infrastructure.type}"))
+        try:
+            secrets = resolve_secrets(self.infrastructure)
+        except SecretNotFound as exc:  # nothing secret in the message: names and paths
+            await self._end(State(StateType.FAILED, exc.message))
+            raise
+        self.infrastructure = secrets.infrastructure
+        masker = self._reporting.masker
+        masker.hide(secrets.values)
         result: InfrastructureResult | None = None
 
         async def submit(*, task_status: TaskStatus[str]) -> None:
             nonlocal result
             result = await self.infrastructure.run(self.job, task_status=task_status)
 
-        sink = self._reporting.output
+        sink = MaskedSink(self._reporting.output or current_output_sink(), masker)
         try:
-            with output_sink(sink) if sink is not None else contextlib.nullcontext():
+            with output_sink(sink):
                 async with anyio.create_task_group() as stoppers:
                     self._stoppers = stoppers
                     with self._start:  # cancelled only while the run has not started
@@ -152,15 +167,19 @@ class Attempt:
             grace = 0 if force else self._grace_seconds
             self._stoppers.start_soon(stop_run, self.infrastructure, self.identifier, grace)
 
-    async def announce(self, state: State) -> None:
-        """Record ``state`` through the caller's writer, then tell the observers."""
+    async def announce(self, state: State) -> State:
+        """Record ``state`` through the caller's writer, then tell the observers; its
+        message masked with the run's secrets (the state as announced is returned)."""
+        message = self._reporting.masker.text(state.message)
+        if message != state.message:
+            state = dataclasses.replace(state, message=message)
         if await self._reporting.write_state(state):
             self._registry.flow_run_state_changed(self.job, state)
+        return state
 
     async def _end(self, final: State) -> State:
-        await self.announce(final)
-        self.final = final
-        return final
+        self.final = await self.announce(final)
+        return self.final
 
 
 def state_for_result(

@@ -14,6 +14,7 @@ import anyio
 
 from shipway.agent._store_calls import StoreCalls
 from shipway.infrastructure import StreamName
+from shipway.secrets import Masker
 from shipway.store import LogLine, Store
 
 __all__ = ["LogBuffer", "RunOutput"]
@@ -55,15 +56,22 @@ class LogBuffer:
 
 
 class RunOutput:
-    """The output sink of one attempt of one run (see ``shipway.infrastructure.output_sink``)."""
+    """The output sink of one attempt of one run (see ``shipway.infrastructure.output_sink``).
+
+    Every line is masked with the run's secrets before it is kept: what its references
+    resolved to, its ``SecretStr`` values and its secret-named variables (the attempt adds
+    them to ``masker`` before the run starts), and URL passwords."""
 
     location = "in the run's logs"
     """Where this output can be read, for the run's final message."""
 
-    def __init__(self, buffer: LogBuffer, run_id: str, attempt: int) -> None:
+    def __init__(
+        self, buffer: LogBuffer, run_id: str, attempt: int, masker: Masker | None = None
+    ) -> None:
         self._buffer = buffer
         self._run_id = run_id
         self._attempt = attempt
+        self.masker = masker or Masker()
 
     def write(self, stream: StreamName, data: bytes) -> None:
         self.note(stream, data.decode("utf-8", errors="replace").rstrip("\r\n"))
@@ -75,7 +83,7 @@ class RunOutput:
             LogLine(
                 timestamp=datetime.now(timezone.utc),
                 stream=stream,
-                text=text,
+                text=self.masker.text(text),
                 attempt=self._attempt,
             ),
         )

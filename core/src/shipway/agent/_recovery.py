@@ -16,13 +16,16 @@ from shipway.attempt import state_for_result
 from shipway.deployments import resolve_run
 from shipway.errors import ShipwayError
 from shipway.infrastructure import (
+    Infrastructure,
     InfrastructureError,
     InfrastructureNotAvailable,
     InfrastructureNotFound,
     InfrastructureResult,
     ReattachesRuns,
     output_sink,
+    resolve_secrets,
 )
+from shipway.secrets import SecretNotFound, secret_values
 from shipway.states import StateType
 
 __all__ = ["Recovery"]
@@ -90,6 +93,7 @@ class Recovery(RunLifecycle):
             return
         infrastructure = active.infrastructure = resolution.infrastructure
         active.job = resolution.job
+        output.masker.hide(_secrets_to_mask(infrastructure))
         active.identifier = record.identifier
         cancelling = record.state is StateType.CANCELLING
         if not isinstance(infrastructure, ReattachesRuns):
@@ -188,3 +192,12 @@ class Recovery(RunLifecycle):
                 f"{seconds(self.settings.orphan_timeout)} after its agent went silent"
             )
         return True
+
+
+def _secrets_to_mask(infrastructure: Infrastructure) -> frozenset[str]:
+    """The secrets of a run followed again, to mask its output with (a reference that
+    cannot be read now cannot be masked, but is no reason to stop following the run)."""
+    try:
+        return resolve_secrets(infrastructure).values
+    except SecretNotFound:
+        return frozenset(secret_values(infrastructure.model_dump()))

@@ -81,6 +81,7 @@ class RunLifecycle(Leases):
                 write_state=functools.partial(self._write_state, active, output),
                 output=output,
                 output_location=output.location,
+                masker=output.masker,  # the attempt adds the run's secrets to it
             ),
             grace_seconds=self.settings.kill_grace_seconds,
         )

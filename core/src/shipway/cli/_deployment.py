@@ -28,10 +28,10 @@ from shipway.deployments import (
 )
 from shipway.errors import ConfigError
 from shipway.exit_status import ExitStatus
-from shipway.infrastructure import mask_secrets
 from shipway.liveness import alive_since
 from shipway.plugins import PluginError
 from shipway.schedules import Schedule, describe_schedule
+from shipway.secrets import dump_keeping_secrets, mask
 
 if TYPE_CHECKING:  # the store loads SQLAlchemy: see _store_access
     from shipway.store import Store
@@ -91,8 +91,7 @@ def inspect_command(name: str, file: str | None, as_json: bool) -> None:
     source = load_deployment_file(file)
     deployment = source.get(name)
     infrastructure = resolve_infrastructure(deployment, source)
-    resolved = infrastructure.model_dump(mode="json")
-    resolved["env"] = mask_secrets(resolved.get("env") or {})
+    resolved = dump_keeping_secrets(infrastructure)
     data: dict[str, Any] = {
         "name": deployment.name,
         "flow": deployment.entrypoint,
@@ -112,6 +111,7 @@ def inspect_command(name: str, file: str | None, as_json: bool) -> None:
         "overrides": deployment.overrides,
         "file": source.display,
     }
+    data = mask(data)
     if as_json:
         click.echo(json.dumps(data, indent=2))
     else:

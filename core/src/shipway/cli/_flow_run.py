@@ -17,7 +17,7 @@ from shipway.cli._table import table
 from shipway.cli._times import duration, short_id, when
 from shipway.errors import ShipwayError
 from shipway.exit_status import ExitStatus
-from shipway.infrastructure import mask_secrets
+from shipway.secrets import mask
 from shipway.states import StateType
 
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -88,7 +88,7 @@ def inspect_command(run_id: str, as_json: bool) -> None:
         run = store.get_flow_run(run_id)
         history = store.state_history(run.id)
         agents = {agent.id: agent.name for agent in store.list_agents()}
-    data = _run_json(run, masked=True)
+    data = _run_json(run)
     data["agent"] = _agent_label(run.agent_id, agents)
     data["history"] = [
         {
@@ -190,18 +190,13 @@ def _agent_label(agent_id: str | None, names: dict[str, str]) -> str | None:
     return f"{name} ({agent_id})" if name else agent_id
 
 
-def _run_json(run: Any, *, masked: bool = False) -> dict[str, Any]:
-    infrastructure = dict(run.infrastructure)
-    overrides = dict(run.overrides)
-    if masked:
-        for data in (infrastructure, overrides):
-            if isinstance(data.get("env"), dict):
-                data["env"] = mask_secrets(data["env"])
+def _run_json(run: Any) -> dict[str, Any]:
+    """A run as every command shows it: secrets masked (``shipway.secrets.mask``)."""
 
     def iso(value: Any) -> str | None:
         return value.isoformat() if value is not None else None
 
-    return {
+    data = {
         "id": run.id,
         "deployment": run.deployment_name,
         "flow": run.entrypoint,
@@ -218,7 +213,8 @@ def _run_json(run: Any, *, masked: bool = False) -> dict[str, Any]:
         "exit_code": run.exit_code,
         "agent": run.agent_id,
         "parameters": run.parameters,
-        "overrides": overrides,
-        "infrastructure": infrastructure,
+        "overrides": run.overrides,
+        "infrastructure": run.infrastructure,
         "working_dir": run.working_dir,
     }
+    return mask(data)

@@ -23,6 +23,7 @@ from shipway.errors import ConfigError, ParameterError
 from shipway.infrastructure import Infrastructure
 from shipway.jobs import Job, JobFormatError
 from shipway.plugins import PluginError, PluginRegistry, UnknownInfrastructureType, get_registry
+from shipway.secrets import reveal
 
 __all__ = ["Locator", "Resolution", "RunRequest", "resolve_run"]
 
@@ -111,7 +112,7 @@ def _resolve_infrastructure(
         cls = type(base)
         data = {"type": base.type, **base.model_dump(exclude_unset=True)}
     else:
-        data = dict(base)
+        data = reveal(base)  # stored secrets decrypted (UnreadableSecret names one that fails)
         cls = _resolve_type(registry, data.get("type"), request, locator)
     for layer, overrides in enumerate(request.overrides):
         wanted = overrides.get("type")
@@ -123,7 +124,7 @@ def _resolve_infrastructure(
                 location=locator.locate(layer, ("type",)) if locator else None,
                 hint=_TYPE_CHANGE_HINT if locator else None,
             )
-    merged = merge_overrides(data, *request.overrides)
+    merged = merge_overrides(data, *(reveal(layer) for layer in request.overrides))
     merged["type"] = cls.type_name()  # `type: null` in an override resets to the same
     try:
         return cls.model_validate(merged)

@@ -13,6 +13,7 @@ from shipway.deployments._resolve_file import resolve_infrastructure
 from shipway.names import check_name_length
 from shipway.plugins import PluginRegistry
 from shipway.schedules import Schedule
+from shipway.secrets import dump_keeping_secrets
 
 __all__ = ["DeploymentSpec", "deployment_spec"]
 
@@ -21,7 +22,9 @@ __all__ = ["DeploymentSpec", "deployment_spec"]
 class DeploymentSpec:
     """What ``shipway deployment apply`` registers: everything an agent needs to run it.
 
-    ``infrastructure`` is the resolved infrastructure as JSON (with ``type``), secrets in clear.
+    ``infrastructure`` is the resolved infrastructure as JSON (with ``type``), except
+    that secret values are ``SecretStr`` (the store encrypts them, displays mask them) and
+    secret references stay references (``{"secret": NAME}``, read when a run starts).
     """
 
     name: str
@@ -69,9 +72,8 @@ def deployment_spec(
     validated through the plugin registry here, so that an agent gets a complete,
     checked definition."""
     infrastructure = resolve_infrastructure(deployment, source, registry=registry)
-    # Secrets stay in clear: the agent needs them to run the flow (the store is as
-    # sensitive as the shipway.yaml it came from); every display masks them.
-    dumped = {"type": infrastructure.type, **infrastructure.model_dump(mode="json")}
+    # The real secret values, not pydantic's "**********": an agent runs with them.
+    dumped = {"type": infrastructure.type, **dump_keeping_secrets(infrastructure)}
     return DeploymentSpec(
         name=deployment.name,
         entrypoint=deployment.entrypoint,

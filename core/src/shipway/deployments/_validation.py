@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from shipway.errors import ConfigError
+from shipway.secrets import is_secret_name, mask
 
 __all__ = ["config_error_from_validation", "dotted", "problems_on_one_line"]
 
@@ -31,8 +32,9 @@ def _describe(error: Any, model: type[BaseModel] | None) -> str:
     if error["type"] == "missing":
         return "required field is missing"
     message = str(error["msg"])
-    if error["type"] not in ("value_error", "assertion_error"):
-        message += f" (got {error['input']!r})"
+    secret = any(isinstance(part, str) and is_secret_name(part) for part in error["loc"])
+    if error["type"] not in ("value_error", "assertion_error") and not secret:
+        message += f" (got {mask(repr(error['input']))})"
     return message.removeprefix("Value error, ")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipway.infrastructure._base import ENGINE_MODULE, Infrastructure, mask_secrets
+from shipway.infrastructure._base import ENGINE_MODULE, EnvValue, Infrastructure, mask_secrets
 from shipway.infrastructure._capabilities import (
     BuildsImages,
     ImageBuildRequest,
@@ -25,6 +25,7 @@ from shipway.infrastructure._hooks import JobAdditions
 from shipway.infrastructure._labels import run_labels
 from shipway.infrastructure._output import (
     LineSplitter,
+    MaskedSink,
     OutputSink,
     StreamName,
     TerminalSink,
@@ -32,6 +33,7 @@ from shipway.infrastructure._output import (
     output_sink,
 )
 from shipway.infrastructure._result import InfrastructureResult, describe_exit_code
+from shipway.infrastructure._secrets import RunSecrets, resolve_secrets
 from shipway.jobs import EXIT_STATUS_FILE_VAR, JOB_ENV_VAR, Job
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "EXIT_STATUS_FILE_VAR",
     "JOB_ENV_VAR",
     "BuildsImages",
+    "EnvValue",
     "ImageBuildRequest",
     "Infrastructure",
     "InfrastructureError",
@@ -48,8 +51,10 @@ __all__ = [
     "Job",
     "JobAdditions",
     "LineSplitter",
+    "MaskedSink",
     "OutputSink",
     "ReattachesRuns",
+    "RunSecrets",
     "StreamName",
     "TerminalSink",
     "current_output_sink",
@@ -57,6 +62,7 @@ __all__ = [
     "describe_exit_code",
     "mask_secrets",
     "output_sink",
+    "resolve_secrets",
     "run_labels",
 ]
 

@@ -1,32 +1,32 @@
 from __future__ import annotations
 
 import inspect
-import re
 from abc import abstractmethod
 from collections.abc import AsyncIterable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar, cast
 
 from anyio import TASK_STATUS_IGNORED
 from anyio.abc import TaskStatus
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from shipway.infrastructure._errors import InfrastructureError
 from shipway.infrastructure._output import LineSplitter, StreamName, current_output_sink
 from shipway.infrastructure._result import InfrastructureResult
 from shipway.jobs import JOB_ENV_VAR, Job
+from shipway.secrets import SecretRef, mask_env
 
-__all__ = ["ENGINE_MODULE", "Infrastructure", "mask_secrets"]
+__all__ = ["ENGINE_MODULE", "EnvValue", "Infrastructure", "mask_secrets"]
 
 ENGINE_MODULE = "shipway.engine"
 
-_SECRET_NAME = re.compile(
-    r"pass(word|wd)?|secret|token|api[_-]?key|credential|private[_-]?key|auth", re.I
-)
-MASK = "********"
+EnvValue = str | SecretRef | None
+"""An ``env`` value: a string, a secret reference, or None (unset the variable)."""
 
 
-def mask_secrets(env: Mapping[str, str | None]) -> dict[str, str | None]:
-    """Hide the values of variables whose names look secret (``*_TOKEN``, ``PASSWORD``...)."""
-    return {k: (MASK if v is not None and _SECRET_NAME.search(k) else v) for k, v in env.items()}
+def mask_secrets(env: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``env`` with the values of secret-named variables (``API_TOKEN``,
+    ``ENCRYPTION_KEY``...) masked, as everything shipway shows is (see ``shipway.secrets``)."""
+    return mask_env(env)
 
 
 class Infrastructure(BaseModel):
@@ -58,9 +58,10 @@ class Infrastructure(BaseModel):
         description="A name for runs started here, used where the platform names things "
         "(container and Job names); the process plugin has no use for it.",
     )
-    env: dict[str, str | None] = Field(
+    env: dict[str, EnvValue] = Field(
         default_factory=dict,
         description="Environment variables for the flow run. Values become strings; "
+        "{secret: NAME} reads a secret when the run starts (never stored); "
         "null unsets a variable the run would otherwise inherit.",
     )
     labels: dict[str, str] = Field(
@@ -70,6 +71,12 @@ class Infrastructure(BaseModel):
         default=None,
         description="The command that starts the flow run; default: python -m shipway.engine.",
     )
+
+    resolves_secret_references: ClassVar[bool] = False
+    """True when the platform reads ``{secret: NAME}`` env values itself (Kubernetes maps
+    them to ``secretKeyRef``): they reach :meth:`run` as :class:`SecretRef` values. False
+    (the default): the agent or ``shipway run`` replaces them with the secrets' values
+    before :meth:`run`, so ``env`` holds strings only."""
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -83,16 +90,27 @@ class Infrastructure(BaseModel):
                 f"it is selected by, e.g.  type: Literal['my-platform'] = 'my-platform'"
             )
 
-    @field_validator("env", "labels", mode="before")
+    @field_validator("labels", mode="before")
     @classmethod
     def _values_are_strings(cls, value: Any) -> Any:
         if not isinstance(value, Mapping):
             return value
         return {str(k): _env_string(v) for k, v in value.items()}
 
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env_values(cls, value: Any) -> Any:
+        """Strings, with ``{secret: NAME}`` made a :class:`SecretRef` (any other mapping
+        is left for the field's type to accept or reject)."""
+        if not isinstance(value, Mapping):
+            return value
+        # A plugin may widen env (Kubernetes: valueFrom sources); the base takes no other mapping.
+        other_mappings = cls.model_fields["env"].annotation != dict[str, EnvValue]
+        return {str(k): _env_value(str(k), v, other_mappings) for k, v in value.items()}
+
     @field_validator("env")
     @classmethod
-    def _env_can_be_passed_on(cls, value: dict[str, str | None]) -> dict[str, str | None]:
+    def _env_can_be_passed_on(cls, value: dict[str, Any]) -> dict[str, Any]:
         """Reject what no operating system accepts here, so the mistake is reported with
         its place in the file instead of failing deep inside the run's start."""
         for name, text in value.items():
@@ -101,7 +119,7 @@ class Infrastructure(BaseModel):
                     f"{name!r} cannot be an environment variable name "
                     "(it must be non-empty, without '=' or NUL characters)"
                 )
-            if text is not None and "\0" in text:
+            if isinstance(text, str) and "\0" in text:
                 raise ValueError(f"the value of {name} contains a NUL character")
         return value
 
@@ -151,9 +169,24 @@ class Infrastructure(BaseModel):
         output arrives as it is printed) always wins over an ``env`` entry of the same
         name: a run must run the job it was given. Values of a plugin's wider ``env``
         (a Kubernetes ``valueFrom`` source) pass through unchanged.
+
+        Secret references have been replaced by their values before :meth:`run` (see
+        :attr:`resolves_secret_references`); one still here is refused rather than
+        passed on as text.
         """
+        if not self.resolves_secret_references:
+            for name, value in self.env.items():
+                if isinstance(value, SecretRef):
+                    raise InfrastructureError(
+                        f"env {name} is the secret reference {value}, not its value: "
+                        "secret references are resolved when a run starts (by an agent "
+                        "or `shipway run`), not by the infrastructure itself"
+                    )
+        # Only a platform that resolves references itself gets them here (its env type
+        # says so); for every other one the check above made the values strings.
+        env = cast("dict[str, str | None]", self.env)
         # The one place the precedence is decided: the hand-over comes last.
-        return {**self.env, "PYTHONUNBUFFERED": "1", JOB_ENV_VAR: job.to_json()}
+        return {**env, "PYTHONUNBUFFERED": "1", JOB_ENV_VAR: job.to_json()}
 
     def write_output(self, stream: StreamName, data: bytes) -> None:
         """Pass one line of the run's output to whoever is listening (terminal, log store)."""
@@ -175,6 +208,25 @@ class Infrastructure(BaseModel):
     def preview_job(job: Job | None) -> Job:
         """The job to show in a preview when none is given."""
         return job or Job(entrypoint="path/to/flow.py:flow", flow_run_id="<flow-run-id>")
+
+
+def _env_value(name: str, value: Any, other_mappings: bool) -> Any:
+    if not isinstance(value, Mapping):
+        return _env_string(value)
+    if set(value) == {"secret"}:
+        try:
+            return SecretRef.model_validate(value)
+        except ValidationError:
+            raise ValueError(
+                f"env {name}: {value['secret']!r} is not a secret name: use letters, digits, "
+                "'.', '-' and '_', and one '/' for a key (name/key)"
+            ) from None
+    if not other_mappings:
+        raise ValueError(
+            f"env {name}: a value is a string, a number, true/false, null (unset it) "
+            "or a secret reference {secret: NAME}"
+        )
+    return value
 
 
 def _env_string(value: Any) -> Any:

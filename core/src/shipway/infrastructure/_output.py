@@ -12,8 +12,11 @@ import sys
 from collections.abc import Iterator
 from typing import Literal, Protocol
 
+from shipway.secrets import Masker
+
 __all__ = [
     "LineSplitter",
+    "MaskedSink",
     "OutputSink",
     "StreamName",
     "TerminalSink",
@@ -42,6 +45,17 @@ class TerminalSink:
         else:  # a text-only stream (pytest capture, IDE consoles)
             target.write(data.decode("utf-8", errors="replace"))
             target.flush()
+
+
+class MaskedSink:
+    """Pass each line on to ``inner`` with the run's secrets masked (see ``shipway.secrets``)."""
+
+    def __init__(self, inner: OutputSink, masker: Masker) -> None:
+        self.inner = inner
+        self.masker = masker
+
+    def write(self, stream: StreamName, data: bytes) -> None:
+        self.inner.write(stream, self.masker.line(data))
 
 
 _TERMINAL = TerminalSink()

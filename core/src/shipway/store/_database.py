@@ -23,7 +23,7 @@ from shipway.store._errors import (
     StoreRefused,
     StoreUnavailable,
 )
-from shipway.store._migrate import migrate, sqlite_file
+from shipway.store._migrate import create_private, migrate, sqlite_file
 from shipway.store._url import DATABASE_URL_VAR, HOME_VAR, mask_url
 
 __all__ = ["Database", "utc_now"]
@@ -52,7 +52,7 @@ class Database:
             if not create and not sqlite_path.exists():
                 raise self._not_found(f"there is no store at {sqlite_path}")
             try:
-                sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+                create_private(sqlite_path)
             except OSError as exc:
                 raise StoreError(
                     f"cannot create the folder {exc.filename or ''} of the store {self.url}: "

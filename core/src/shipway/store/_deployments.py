@@ -15,6 +15,7 @@ from shipway.store._database import Database, utc_now
 from shipway.store._errors import StoredDeploymentNotFound
 from shipway.store._records import DeploymentRecord, DeploymentSpec
 from shipway.store._rows import deployment_from_row, deployment_values
+from shipway.store._sealed import sealed_equal
 from shipway.store._work_queues import ensure_work_queues
 
 __all__ = ["Deployments"]
@@ -65,7 +66,7 @@ class Deployments:
             # Another process created it between our look and our insert: update that one.
             row = connection.execute(query).one()
         current = {key: getattr(row, key) for key in values}
-        if current == values:
+        if _same(current, values):
             return row.id, "unchanged"
         connection.execute(
             t.deployments.update()
@@ -97,6 +98,15 @@ class Deployments:
         with self.db.transaction(write=False) as connection:
             rows = connection.execute(sa.select(t.deployments).order_by(t.deployments.c.name))
             return [deployment_from_row(row) for row in rows]
+
+
+def _same(current: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether a stored deployment's values are the new ones (sealed secrets compared by
+    value: each encryption gives another text)."""
+    infrastructure = "infrastructure"
+    return sealed_equal(current[infrastructure], new[infrastructure]) and all(
+        current[key] == value for key, value in new.items() if key != infrastructure
+    )
 
 
 def _drop_planned_runs(connection: sa.Connection, deployment_id: str) -> None:

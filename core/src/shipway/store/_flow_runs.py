@@ -23,6 +23,7 @@ from shipway.store._rows import (
     run_query,
     state_from_row,
 )
+from shipway.store._sealed import seal
 
 __all__ = ["ACTIVE_STATES", "FlowRuns", "find_run", "in_states"]
 
@@ -46,7 +47,7 @@ class FlowRuns:
         created = utc_now()
         values = new_run_values(deployment, created, scheduled_time or created)
         values["parameters"] = dumps({**deployment.parameters, **(parameters or {})})
-        values["overrides"] = dumps(dict(overrides or {}))
+        values["overrides"] = seal(dict(overrides or {}))
         t.check_lengths(t.flow_runs, values)
         with self.db.transaction() as connection:
             connection.execute(t.flow_runs.insert().values(**values))

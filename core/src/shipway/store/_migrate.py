@@ -19,6 +19,8 @@ HEAD_REVISION = "0003_run_leases"
 _ADVISORY_LOCK_KEY = 0x5348_4950  # "SHIP": one key for every shipway database
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_PRIVATE_DIR = 0o700
+_PRIVATE_FILE = 0o600
 
 
 def _current_revision(connection: sa.Connection) -> str | None:
@@ -34,7 +36,7 @@ def _file_lock(path: Path) -> Iterator[None]:
     except ImportError:  # pragma: no cover - Windows: SQLite's own locking has to do
         yield
         return
-    with open(path, "a+b") as handle:
+    with open(os.open(path, os.O_RDWR | os.O_CREAT, _PRIVATE_FILE), "a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield
@@ -84,3 +86,12 @@ def sqlite_file(url: sa.URL) -> Path | None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return Path(os.path.expanduser(database))
+
+
+def create_private(path: Path) -> None:
+    """The folder (0700) and the file (0600) of a SQLite store, for this user only: the
+    store holds run history and logs. (SQLite gives its journal files the database file's
+    permissions; what exists already keeps its own.)"""
+    path.parent.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE_FILE))

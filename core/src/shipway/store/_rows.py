@@ -1,5 +1,6 @@
 """Rows to records and records to rows: the one place that knows how each value is
-stored (JSON in TEXT columns, states as their names)."""
+stored (JSON in TEXT columns, states as their names, the secrets of infrastructure and
+overrides encrypted: see ``_sealed``)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from shipway.store._records import (
     StoredLogLine,
 )
 from shipway.store._schedules import schedule_from_json, schedule_to_json
+from shipway.store._sealed import seal, unseal
 
 __all__ = [
     "add_history",
@@ -48,7 +50,7 @@ def deployment_values(spec: DeploymentSpec) -> dict[str, Any]:
         "flow_name": spec.flow_name,
         "working_dir": spec.working_dir,
         "parameters": dumps(spec.parameters),
-        "infrastructure": dumps(spec.infrastructure),
+        "infrastructure": seal(spec.infrastructure),
         "work_queue": spec.work_queue,
         "tags": dumps(list(spec.tags)),
         "description": spec.description,
@@ -67,7 +69,7 @@ def deployment_from_row(row: Any) -> DeploymentRecord:
         flow_name=row.flow_name,
         working_dir=row.working_dir,
         parameters=json.loads(row.parameters),
-        infrastructure=json.loads(row.infrastructure),
+        infrastructure=unseal(row.infrastructure, f"the infrastructure of deployment {row.name!r}"),
         work_queue=row.work_queue,
         tags=tuple(json.loads(row.tags)),
         description=row.description,
@@ -93,7 +95,7 @@ def new_run_values(
         "working_dir": record.working_dir,
         "parameters": dumps(record.parameters),
         "overrides": dumps({}),
-        "infrastructure": dumps(record.infrastructure),
+        "infrastructure": seal(record.infrastructure),
         "infrastructure_type": record.infrastructure.get("type"),
         "work_queue": record.work_queue,
         "state": StateType.SCHEDULED.value,
@@ -122,8 +124,8 @@ def run_from_row(row: Any) -> FlowRunRecord:
         entrypoint=row.entrypoint,
         working_dir=row.working_dir,
         parameters=json.loads(row.parameters),
-        overrides=json.loads(row.overrides),
-        infrastructure=json.loads(row.infrastructure),
+        overrides=unseal(row.overrides, f"the overrides of flow run {row.id}"),
+        infrastructure=unseal(row.infrastructure, f"the infrastructure of flow run {row.id}"),
         work_queue=row.work_queue,
         state=StateType(row.state),
         state_message=row.state_message,

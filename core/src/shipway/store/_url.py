@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import os
-import re
-from pathlib import Path
+
+from shipway.environment import HOME_VAR, shipway_home
+from shipway.secrets import mask_url as mask_secret_url
 
 __all__ = ["DATABASE_URL_VAR", "HOME_VAR", "database_url", "mask_url", "shipway_home"]
 
 DATABASE_URL_VAR = "SHIPWAY_DATABASE_URL"
-HOME_VAR = "SHIPWAY_HOME"
-
-
-def shipway_home() -> Path:
-    """``$SHIPWAY_HOME``, default ``~/.shipway`` (not created here)."""
-    value = os.environ.get(HOME_VAR)
-    return Path(value).expanduser() if value else Path.home() / ".shipway"
 
 
 def database_url(url: str | None = None) -> str:
@@ -30,12 +24,7 @@ def database_url(url: str | None = None) -> str:
     return url
 
 
-_PASSWORD = re.compile(r"^(?P<head>[a-z0-9+.-]+://[^:/@]*:)(?P<password>[^@]*)(?P<tail>@.*)$", re.I)
-
-
 def mask_url(url: str) -> str:
-    """The URL with its password replaced by ``***``: safe to print or log."""
-    match = _PASSWORD.match(url)
-    if not match:
-        return url
-    return f"{match['head']}***{match['tail']}"
+    """The URL with its password replaced by ``***``: safe to print or log (the rule of
+    ``shipway.secrets.mask_url``, with the short placeholder store URLs have always had)."""
+    return mask_secret_url(url, placeholder="***")
