@@ -14,12 +14,14 @@ if TYPE_CHECKING:
     from shipway._markers import hookimpl
     from shipway.deployments import Deployment
     from shipway.flows import Flow, flow
+    from shipway.secrets import SecretRef
 
-__all__ = ["Deployment", "Flow", "__version__", "flow", "hookimpl"]
+__all__ = ["Deployment", "Flow", "SecretRef", "__version__", "flow", "hookimpl"]
 
 _LAZY = {
     "Deployment": "shipway.deployments",
     "Flow": "shipway.flows",
+    "SecretRef": "shipway.secrets",
     "flow": "shipway.flows",
     "hookimpl": "shipway._markers",
 }

@@ -10,9 +10,10 @@ import click
 from shipway.cli._options import debug_option, file_option, parse_parameters, run_input_options
 from shipway.cli._table import table
 from shipway.deployments import load_deployment_file, parse_override_args
-from shipway.infrastructure import Infrastructure
+from shipway.infrastructure import Infrastructure, resolve_secrets
 from shipway.plugins import get_registry
 from shipway.runner import prepare_run
+from shipway.secrets import mask, secret_values
 
 
 @click.group("infra")
@@ -41,7 +42,11 @@ def preview_command(
         overrides=parse_override_args(overrides),
         flow_run_id="<flow-run-id>",
     )
-    click.echo(prepared.infrastructure.preview(prepared.job))
+    infrastructure = prepared.infrastructure
+    # A secret reference is shown as itself ({secret: NAME}): nothing is read for a preview.
+    shown = resolve_secrets(infrastructure, read=str).infrastructure
+    hidden = secret_values(infrastructure.model_dump())
+    click.echo(mask(shown.preview(prepared.job), hide=hidden))
 
 
 @infra_group.command("schema")

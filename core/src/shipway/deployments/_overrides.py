@@ -1,7 +1,8 @@
 """``--override KEY=VALUE`` parsing and the merge rules shared with ``overrides:``.
 
 Rules (documented in docs/configuration.md): keys are dotted (``env.FOO``); values
-are YAML scalars (``2`` is a number, ``true`` a boolean, ``null`` unsets); ``env``
+are YAML scalars (``2`` is a number, ``true`` a boolean, ``null`` unsets); an ``env``
+value is the exact text given, or a secret reference ``{secret: NAME}``; ``env``
 and ``labels`` are merged key by key, every other field is replaced whole.
 """
 
@@ -27,6 +28,11 @@ def _scalar(text: str) -> Any:
     return value
 
 
+def _is_reference(value: Any) -> bool:
+    """``{secret: db-password}``: read when the run starts, never stored."""
+    return isinstance(value, dict) and set(value) == {"secret"}
+
+
 def parse_override_args(args: Iterable[str]) -> dict[str, Any]:
     """``["env.FOO=bar", "working_dir=/tmp"]``
     -> ``{"env": {"FOO": "bar"}, "working_dir": "/tmp"}``."""
@@ -39,7 +45,7 @@ def parse_override_args(args: Iterable[str]) -> dict[str, Any]:
             )
         parts = key.strip().split(".")
         value = _scalar(raw)
-        if parts[0] == "env" and len(parts) > 1 and value is not None:
+        if parts[0] == "env" and len(parts) > 1 and value is not None and not _is_reference(value):
             value = raw  # env values always stay the exact string given
         target = result
         for part in parts[:-1]:

@@ -35,6 +35,7 @@ from shipway.infrastructure._output import (
 from shipway.infrastructure._result import InfrastructureResult, describe_exit_code
 from shipway.infrastructure._secrets import RunSecrets, resolve_secrets
 from shipway.jobs import EXIT_STATUS_FILE_VAR, JOB_ENV_VAR, Job
+from shipway.secrets import SecretRef, mask
 
 __all__ = [
     "ENGINE_MODULE",
@@ -55,11 +56,13 @@ __all__ = [
     "OutputSink",
     "ReattachesRuns",
     "RunSecrets",
+    "SecretRef",
     "StreamName",
     "TerminalSink",
     "current_output_sink",
     "default_runtime_image",
     "describe_exit_code",
+    "mask",
     "mask_secrets",
     "output_sink",
     "resolve_secrets",

@@ -10,10 +10,12 @@ import secrets
 import uuid
 from typing import Any, Literal
 
+from shipway.infrastructure import SecretRef
 from shipway.infrastructure import default_runtime_image as default_image
 
 __all__ = [
     "ENV_SOURCES",
+    "SECRET_DEFAULT_KEY",
     "PullPolicy",
     "default_image",
     "dns_label",
@@ -106,14 +108,24 @@ def quantity(value: str | int | float, field: str) -> str:
     return text
 
 
-def env_entry(name: str, value: str | dict[str, Any]) -> dict[str, Any]:
+# A Secret's name is a DNS-1123 subdomain; its keys are [-._a-zA-Z0-9]+.
+_SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+SECRET_DEFAULT_KEY = "value"
+
+
+def env_entry(name: str, value: str | SecretRef | dict[str, Any]) -> dict[str, Any]:
     """One ``env`` item of a container: ``{"name", "value"}`` or ``{"name", "valueFrom"}``.
 
-    A mapping is either ``{"valueFrom": {...}}`` or the ``valueFrom`` body itself
+    A secret reference ``{secret: NAME}`` reads the key ``value`` of the Secret ``NAME``
+    in the Job's namespace; ``{secret: NAME/KEY}`` reads its key ``KEY``. A mapping is
+    either ``{"valueFrom": {...}}`` or the ``valueFrom`` body itself
     (``{"secretKeyRef": {"name": ..., "key": ...}}``).
     """
     if isinstance(value, str):
         return {"name": name, "value": value}
+    if isinstance(value, SecretRef):
+        return {"name": name, "valueFrom": {"secretKeyRef": _secret_key_ref(name, value)}}
     source = value.get("valueFrom", value)
     if not isinstance(source, dict) or len(source) != 1 or not source.keys() <= ENV_SOURCES:
         raise ValueError(
@@ -121,3 +133,15 @@ def env_entry(name: str, value: str | dict[str, Any]) -> dict[str, Any]:
             'e.g. {"secretKeyRef": {"name": "db", "key": "password"}}'
         )
     return {"name": name, "valueFrom": source}
+
+
+def _secret_key_ref(name: str, reference: SecretRef) -> dict[str, str]:
+    key = reference.key or SECRET_DEFAULT_KEY
+    if len(reference.name) > 253 or not _SECRET_NAME.match(reference.name):
+        raise ValueError(
+            f"env {name}: {reference} cannot name a Kubernetes Secret: a Secret's name is "
+            "lower-case letters, digits, '-' and '.' (at most 253 characters)"
+        )
+    if not _SECRET_KEY.match(key):
+        raise ValueError(f"env {name}: {key!r} cannot be a key of a Kubernetes Secret")
+    return {"name": reference.name, "key": key}

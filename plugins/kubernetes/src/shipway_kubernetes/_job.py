@@ -7,7 +7,7 @@ import datetime
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import anyio
 import anyio.to_thread
@@ -21,6 +21,7 @@ from shipway.infrastructure import (
     InfrastructureNotFound,
     InfrastructureResult,
     Job,
+    SecretRef,
 )
 from shipway_kubernetes._cluster import Cluster, connect
 from shipway_kubernetes._diagnosis import job_finished
@@ -52,7 +53,7 @@ __all__ = ["KubernetesJob"]
 # When a run is cancelled in-process (not through kill), or fails, its pod gets this long.
 _CANCEL_GRACE_SECONDS = 10
 
-EnvValue = str | dict[str, Any] | None
+EnvValue = str | SecretRef | dict[str, Any] | None
 
 
 class KubernetesJob(Infrastructure):
@@ -127,10 +128,15 @@ class KubernetesJob(Infrastructure):
     )
     env: dict[str, EnvValue] = Field(  # type: ignore[assignment]  # widens the base: valueFrom
         default_factory=dict,
-        description="Environment variables for the flow run: a string, or a valueFrom "
+        description="Environment variables for the flow run: a string, a secret reference "
+        "{secret: NAME} (the Secret NAME, key value; NAME/KEY for another key), or a valueFrom "
         'source such as {"secretKeyRef": {"name": "db", "key": "password"}}; null leaves '
         "the variable out.",
     )
+
+    # The cluster reads {secret: NAME} from its own Secrets (a secretKeyRef): the agent
+    # neither needs nor sees the value.
+    resolves_secret_references: ClassVar[bool] = True
     annotations: dict[str, str] = Field(
         default_factory=dict, description="Annotations for the Job and its pod."
     )
@@ -189,7 +195,7 @@ class KubernetesJob(Infrastructure):
     @classmethod
     def _env_sources_valid(cls, value: dict[str, EnvValue]) -> dict[str, EnvValue]:
         for name, item in value.items():
-            if isinstance(item, dict):
+            if isinstance(item, (dict, SecretRef)):
                 env_entry(name, item)
         return value
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from shipway.infrastructure import Job, run_labels
+from shipway.infrastructure import Job, SecretRef, run_labels
 from shipway_kubernetes._fields import env_entry, label_value
 
 __all__ = [
@@ -51,7 +51,7 @@ class JobSettings:
     namespace: str
     image: str
     command: list[str]
-    env: Mapping[str, str | dict[str, Any] | None]
+    env: Mapping[str, str | SecretRef | dict[str, Any] | None]
     labels: Mapping[str, str]
     annotations: Mapping[str, str]
     image_pull_policy: str | None = None
