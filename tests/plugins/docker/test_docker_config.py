@@ -359,3 +359,22 @@ def test_preview_without_a_job_shows_a_placeholder_run() -> None:
 def test_a_custom_command_replaces_the_engine_command() -> None:
     preview = DockerContainer(command=["/opt/venv/bin/python", "-m", "shipway.engine"]).preview()
     assert preview.endswith("/opt/venv/bin/python -m shipway.engine")
+
+
+def test_preview_masks_every_name_the_docs_promise_and_url_passwords() -> None:
+    container = DockerContainer(
+        env={
+            "ENCRYPTION_KEY": "k3y-value-1",
+            "MYSQL_PASSWD": "passwd-value-2",
+            "DATABASE_URL": "postgresql://etl:url-pw-3@db/etl",
+            "AUTHOR": "data team",
+        }
+    )
+
+    preview = container.preview(job())
+
+    for secret in ("k3y-value-1", "passwd-value-2", "url-pw-3"):
+        assert secret not in preview
+    assert "'ENCRYPTION_KEY=********'" in preview
+    assert "'DATABASE_URL=postgresql://etl:********@db/etl'" in preview
+    assert "'AUTHOR=data team'" in preview

@@ -81,17 +81,21 @@ def _plugins(pm: pluggy.PluginManager, impls: Sequence[pluggy.HookImpl]) -> str:
 
 
 def _show(value: Any) -> str:
-    """``repr`` with secret-looking env values masked (an infrastructure's, and what a
+    """``repr`` with secrets masked (an infrastructure's, and what a
     ``shipway_job_submitting`` hook adds: a plugin injecting credentials is the usual
     reason to write one), cut short if very long."""
     from shipway.infrastructure import Infrastructure, JobAdditions, mask_secrets
+    from shipway.secrets import mask, secret_values
 
+    hidden: set[str] = set()
     if isinstance(value, Infrastructure):
+        hidden = secret_values(value.model_dump())
         value = value.model_copy(update={"env": mask_secrets(value.env)})
     elif isinstance(value, JobAdditions):
+        hidden = secret_values({"env": value.env})
         masked = {key: text or "" for key, text in mask_secrets(value.env).items()}
         value = dataclasses.replace(value, env=masked)
-    text = repr(value)
+    text = mask(repr(value), hide=hidden)
     if len(text) > _MAX_VALUE_CHARS:
         text = f"{text[:_MAX_VALUE_CHARS]}... ({len(text)} characters)"
     return text
