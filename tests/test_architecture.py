@@ -48,6 +48,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "shipway.exit_status",
         "shipway.names",
         "shipway.environment",
+        "shipway.secrets",
         "shipway._first_party",
         "shipway._markers",
         "shipway._version",
