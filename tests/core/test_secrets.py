@@ -221,7 +221,9 @@ def test_an_unreadable_secret_file_is_one_message(
         SecretRef("db").read()
 
 
-@pytest.mark.parametrize("name", ["", "../etc/passwd", "a b", "/abs", "a/b/c", ".hidden"])
+@pytest.mark.parametrize(
+    "name", ["", "../etc/passwd", "a b", "/abs", "a/b/c", ".hidden", "key", "KEY"]
+)
 def test_names_that_could_leave_the_folder_are_refused(name: str) -> None:
     with pytest.raises(ValidationError):
         SecretRef(name)

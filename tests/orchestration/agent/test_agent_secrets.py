@@ -60,9 +60,10 @@ def test_a_flow_printing_its_secrets_shows_them_masked_in_its_logs(
         "REGION": "eu-west-1",
     }
     _apply_printer(store, printer, env)
+    inherited = ["SHIPWAY_SECRET_DB_PASSWORD", "SHIPWAY_SECRET_KEY"]  # the agent's, not the run's
     run = store.create_flow_run(
         "printer",
-        parameters={"names": ",".join([*env, "RUN_TOKEN"])},
+        parameters={"names": ",".join([*env, "RUN_TOKEN", *inherited])},
         overrides={"env": {"RUN_TOKEN": RUN_TOKEN}},
     )
 
@@ -79,6 +80,7 @@ def test_a_flow_printing_its_secrets_shows_them_masked_in_its_logs(
     assert "DATABASE_URL=postgresql://etl:********@db.internal/etl" in logs
     assert "all at once: ********+********" in logs
     assert "REGION=eu-west-1" in logs
+    assert "SHIPWAY_SECRET_DB_PASSWORD=None" in logs and "SHIPWAY_SECRET_KEY=None" in logs
     # The store keeps the reference, never what it resolved to.
     assert record.infrastructure["env"]["DB_PASSWORD"] == {"secret": "db-password"}
 

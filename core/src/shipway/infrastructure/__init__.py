@@ -35,7 +35,7 @@ from shipway.infrastructure._output import (
 from shipway.infrastructure._result import InfrastructureResult, describe_exit_code
 from shipway.infrastructure._secrets import RunSecrets, resolve_secrets
 from shipway.jobs import EXIT_STATUS_FILE_VAR, JOB_ENV_VAR, Job
-from shipway.secrets import SecretRef, mask
+from shipway.secrets import SecretRef, mask, without_shipway_secrets
 
 __all__ = [
     "ENGINE_MODULE",
@@ -67,6 +67,7 @@ __all__ = [
     "output_sink",
     "resolve_secrets",
     "run_labels",
+    "without_shipway_secrets",
 ]
 
 

@@ -22,15 +22,18 @@ from shipway.secrets._masking import (
 )
 from shipway.secrets._names import SECRET_WORDS, is_secret_name
 from shipway.secrets._references import (
+    SECRET_KEY_VAR,
     SECRET_VAR_PREFIX,
     SECRETS_DIR_VAR,
     SecretRef,
     secrets_dir,
+    without_shipway_secrets,
 )
 
 __all__ = [
     "MASK",
     "SECRETS_DIR_VAR",
+    "SECRET_KEY_VAR",
     "SECRET_VAR_PREFIX",
     "SECRET_WORDS",
     "Masker",
@@ -45,4 +48,5 @@ __all__ = [
     "reveal",
     "secret_values",
     "secrets_dir",
+    "without_shipway_secrets",
 ]

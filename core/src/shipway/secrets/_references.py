@@ -13,18 +13,40 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shipway.environment import HOME_VAR, shipway_home
 from shipway.secrets._errors import SecretNotFound
 
-__all__ = ["SECRETS_DIR_VAR", "SECRET_VAR_PREFIX", "SecretRef", "secrets_dir"]
+__all__ = [
+    "SECRETS_DIR_VAR",
+    "SECRET_KEY_VAR",
+    "SECRET_VAR_PREFIX",
+    "SecretRef",
+    "secrets_dir",
+    "without_shipway_secrets",
+]
 
 SECRETS_DIR_VAR = "SHIPWAY_SECRETS_DIR"
 SECRET_VAR_PREFIX = "SHIPWAY_SECRET_"
+SECRET_KEY_VAR = "SHIPWAY_SECRET_KEY"
+"""The key the store encrypts secrets with (see ``shipway.store``): no reference reads it."""
 
 _PART = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 SECRET_NAME_PATTERN = rf"^{_PART}(/{_PART})?$"
+
+
+def without_shipway_secrets(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without the variables only shipway may read (the store's key and the
+    ``SHIPWAY_SECRET_<NAME>`` values references are read from): what a run started
+    from this process may inherit. A run gets a secret by referencing it."""
+    return {
+        name: value for name, value in environ.items() if not name.startswith(SECRET_VAR_PREFIX)
+    }
+
+
+def _variable(secret: str) -> str:
+    return SECRET_VAR_PREFIX + re.sub(r"[^A-Z0-9]", "_", secret.upper())
 
 
 def secrets_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -52,6 +74,16 @@ class SecretRef(BaseModel):
         description="The secret's name: letters, digits, '.', '-', '_'; 'name/key' for one key.",
     )
 
+    @field_validator("secret")
+    @classmethod
+    def _not_the_store_key(cls, value: str) -> str:
+        if _variable(value) == SECRET_KEY_VAR:
+            raise ValueError(
+                f"{value!r} cannot name a secret: its variable {SECRET_KEY_VAR} holds the "
+                "key the store encrypts secrets with"
+            )
+        return value
+
     def __init__(self, secret: str | None = None, /, **data: Any) -> None:
         if secret is not None:
             data["secret"] = secret
@@ -71,7 +103,7 @@ class SecretRef(BaseModel):
     def variable(self) -> str:
         """The variable a process reads it from: ``db-password`` ->
         ``SHIPWAY_SECRET_DB_PASSWORD``."""
-        return SECRET_VAR_PREFIX + re.sub(r"[^A-Z0-9]", "_", self.secret.upper())
+        return _variable(self.secret)
 
     def read(self, environ: Mapping[str, str] | None = None) -> str:
         """The secret's value from ``environ`` (default: this process's environment) or

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 from shipway.environment import HOME_VAR, shipway_home
 from shipway.errors import ShipwayError
+from shipway.secrets import SECRET_KEY_VAR
 
 if TYPE_CHECKING:
     from cryptography.fernet import Fernet
 
 __all__ = ["KEY_FILE_NAME", "SECRET_KEY_VAR", "SecretKey", "SecretKeyError", "secret_key"]
 
-SECRET_KEY_VAR = "SHIPWAY_SECRET_KEY"
 KEY_FILE_NAME = "secret.key"
 
 _MAKE_ONE = (

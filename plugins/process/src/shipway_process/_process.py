@@ -25,6 +25,7 @@ from shipway.infrastructure import (
     Job,
     StreamName,
     mask_secrets,
+    without_shipway_secrets,
 )
 from shipway_process._groups import ensure_group_leader, group_exists, stop_group
 from shipway_process._watch_files import RunFiles
@@ -108,7 +109,7 @@ class Process(Infrastructure):
     def _environment(
         self, job: Job, inherited: Mapping[str, str], files: RunFiles | None = None
     ) -> dict[str, str]:
-        env = dict(inherited)
+        env = without_shipway_secrets(inherited)  # the agent's own; a run references its own
         for key, value in self.job_environment(job).items():
             if value is None:
                 env.pop(key, None)
