@@ -69,6 +69,7 @@ def ls_command(file: str | None, as_json: bool) -> None:
         }
         for d in source.deployments.values()
     ]
+    rows = mask(rows)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -174,6 +175,7 @@ def _list_stored_deployments(as_json: bool) -> None:
         }
         for r in records
     ]
+    rows = mask(rows)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -187,15 +189,15 @@ def _list_stored_deployments(as_json: bool) -> None:
         ["NAME", "FLOW", "INFRASTRUCTURE", "WORK QUEUE", "SCHEDULE", "TAGS", "UPDATED"],
         [
             [
-                r.name,
-                r.entrypoint,
-                str(r.infrastructure.get("type")),
-                r.work_queue,
-                _describe_schedule(r.schedule) or "-",
-                ", ".join(r.tags),
-                when(r.updated),
+                row["name"],
+                row["flow"],
+                str(row["infrastructure"]),
+                row["work_queue"],
+                row["schedule"] or "-",
+                ", ".join(row["tags"]),
+                when(record.updated),
             ]
-            for r in records
+            for row, record in zip(rows, records, strict=True)
         ],
     )
 

@@ -95,7 +95,7 @@ def inspect_command(run_id: str, as_json: bool) -> None:
             "state": h.type.value,
             "timestamp": h.timestamp.isoformat(),
             "attempt": h.attempt,
-            "message": h.message,
+            "message": mask(h.message),
             "agent": _agent_label(h.agent_id, agents),
             "identifier": h.identifier,
         }
@@ -116,7 +116,7 @@ def inspect_command(run_id: str, as_json: bool) -> None:
                 str(h.attempt),
                 _agent_label(h.agent_id, agents) or "-",
                 h.identifier or "-",
-                h.message,
+                mask(h.message),
             ]
             for h in history
         ],
@@ -139,7 +139,7 @@ def logs_command(run_id: str, follow: bool) -> None:
             while lines := store.read_logs(run.id, after=after):
                 for line in lines:
                     after = line.seq
-                    click.echo(line.text, err=line.stream != "stdout")
+                    click.echo(mask(line.text), err=line.stream != "stdout")
             return
         try:
             final = follow_run(store, run.id, show_states=False)

@@ -13,6 +13,7 @@ import click
 from shipway.cli._console import state_colour, status
 from shipway.cli._store_access import retry_unavailable
 from shipway.exit_status import ExitStatus, shell_exit_status
+from shipway.secrets import mask
 from shipway.states import StateType
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def follow_run(
                 if step.type.is_final:
                     continue  # the caller reports the end
                 detail = f" as {step.identifier}" if step.identifier else ""
-                message = f": {step.message}" if step.message else ""
+                message = f": {mask(step.message)}" if step.message else ""
                 attempt = f" (attempt {step.attempt})" if step.attempt > 1 else ""
                 text = f"Flow run {record.id} {step.type.value}{attempt}{detail}{message}"
                 colour = state_colour(step.type)
@@ -59,11 +60,12 @@ def follow_run(
                 )
                 for line in lines:
                     after = line.seq
+                    text = mask(line.text)  # masked when stored; URL passwords of old lines too
                     show: Callable[[], None]
                     if line.stream == "shipway":
-                        show = functools.partial(status, line.text, dim=True)
+                        show = functools.partial(status, text, dim=True)
                     else:
-                        show = functools.partial(click.echo, line.text, err=line.stream == "stderr")
+                        show = functools.partial(click.echo, text, err=line.stream == "stderr")
                     news.append((line.timestamp, 1, show))
                 if len(lines) < 1000:
                     break
@@ -87,7 +89,7 @@ def final_exit_status(record: FlowRunRecord) -> int:
 
 
 def report_final(record: FlowRunRecord) -> None:
-    detail = "" if record.state is StateType.COMPLETED else f": {record.state_message}"
+    detail = "" if record.state is StateType.COMPLETED else f": {mask(record.state_message)}"
     status(
         f"Flow run {record.id} {record.state.value}{detail}",
         fg=state_colour(record.state),
