@@ -20,7 +20,8 @@ ENCRYPTION_KEY = "planted-encryption-key-9c2e"
 URL_PASSWORD = "planted-url-password-7d3b"
 RUN_TOKEN = "planted-run-token-0e5a"
 REFERENCED = "planted-referenced-value-66c1"
-PLANTED = (API_TOKEN, ENCRYPTION_KEY, URL_PASSWORD, RUN_TOKEN, REFERENCED)
+FILE_OVERRIDE = "planted-file-override-3b9d"
+PLANTED = (API_TOKEN, ENCRYPTION_KEY, URL_PASSWORD, RUN_TOKEN, REFERENCED, FILE_OVERRIDE)
 
 PROJECT = f"""\
 deployments:
@@ -34,6 +35,7 @@ deployments:
         ENCRYPTION_KEY: {ENCRYPTION_KEY}
         DATABASE_URL: postgresql://etl:{URL_PASSWORD}@db.internal/etl
         DB_PASSWORD: {{secret: db-password}}
+    overrides: {{env: {{CLIENT_SECRET: {FILE_OVERRIDE}}}}}
 """
 
 FLOW = """
@@ -42,7 +44,9 @@ FLOW = """
 
     @flow
     def leaky() -> None:
-        for name in ("API_TOKEN", "ENCRYPTION_KEY", "DATABASE_URL", "DB_PASSWORD", "RUN_TOKEN"):
+        names = ("API_TOKEN", "ENCRYPTION_KEY", "DATABASE_URL", "DB_PASSWORD", "RUN_TOKEN",
+                 "CLIENT_SECRET")
+        for name in names:
             print(f"{name} is {os.environ.get(name)}", flush=True)
 """
 
