@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 import pytest
 from _agent_helpers import Agents, wait_for
+from _cli import shipway_main
 
 from shipway.store import Store
 
@@ -126,17 +127,6 @@ class Shown:
     output: str
 
 
-@click.command(
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    add_help_option=False,
-)
-@click.pass_context
-def _shipway_main(context: click.Context) -> None:
-    from shipway.cli import main
-
-    main(list(context.args))
-
-
 @pytest.fixture
 def leaky_project(project: Path) -> Path:
     (project / "flows" / "leaky.py").write_text(textwrap.dedent(FLOW).lstrip())
@@ -162,7 +152,7 @@ def test_no_command_in_any_format_prints_a_planted_secret(
     shown: list[Shown] = []
 
     def shipway(*args: str) -> Shown:
-        outcome = CliRunner().invoke(_shipway_main, list(args))
+        outcome = CliRunner().invoke(shipway_main, list(args))
         result = Shown(list(args), outcome.exit_code, outcome.stdout + outcome.stderr)
         shown.append(result)
         return result

@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import click
 import pytest
 
+from _cli import shipway_main as _shipway_main
 from _postgres import PostgresServer
 from shipway import liveness
 from shipway.states import StateType
@@ -51,18 +51,6 @@ class Result:
 
 
 Run = Callable[..., Result]
-
-
-@click.command(
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    add_help_option=False,
-)
-@click.pass_context
-def _shipway_main(ctx: click.Context) -> None:
-    """`shipway ARGS` in this process: main() with its error handling and exit statuses."""
-    from shipway.cli import main
-
-    main(list(ctx.args))
 
 
 @pytest.fixture
