@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import anyio
 import pytest
-from pydantic import SecretStr, ValidationError
+from anyio.abc import TaskStatus
+from pydantic import BaseModel, SecretStr, ValidationError
 
 import shipway.secrets
 from shipway import SecretRef
 from shipway.deployments import load_deployment_file, parse_override_args, resolve_infrastructure
-from shipway.infrastructure import mask_secrets, resolve_secrets
+from shipway.infrastructure import (
+    Infrastructure,
+    InfrastructureError,
+    InfrastructureResult,
+    Job,
+    mask_secrets,
+    resolve_secrets,
+)
+from shipway.plugins import PluginRegistry
 from shipway.secrets import (
     MASK,
     Masker,
@@ -21,6 +31,24 @@ from shipway.secrets import (
     mask,
     mask_url,
 )
+
+
+class Holder(Infrastructure):
+    """Only its env is used here: resolving references is the attempt's business."""
+
+    type: Literal["test-secrets"] = "test-secrets"
+
+    async def run(
+        self, job: Job, task_status: TaskStatus[str] = anyio.TASK_STATUS_IGNORED
+    ) -> InfrastructureResult:
+        raise NotImplementedError
+
+    async def kill(self, identifier: str, grace_seconds: int = 30) -> None:
+        raise NotImplementedError
+
+    def preview(self, job: Job | None = None) -> str:
+        return ""
+
 
 # -- the name rule ---------------------------------------------------------------------
 
@@ -134,14 +162,25 @@ def test_mask_secrets_is_the_same_rule() -> None:
     }
 
 
+class Registry(BaseModel):
+    username: str
+    password: SecretStr
+
+
+class WithRegistry(BaseModel):
+    registries: list[Registry]
+    token: SecretStr | None = None
+
+
 def test_dump_keeping_secrets_keeps_the_real_value() -> None:
-    from shipway_docker import DockerContainer
+    model = WithRegistry(registries=[{"username": "u", "password": "real-pw"}], token="t0k")
+    dumped = dump_keeping_secrets(model)
 
-    container = DockerContainer(image_registry={"username": "u", "password": "real-pw"})
-    dumped = dump_keeping_secrets(container)
-
-    assert dumped["image_registry"]["password"] == SecretStr("real-pw")
-    assert container.model_dump(mode="json")["image_registry"]["password"] == "**********"
+    assert dumped == {
+        "registries": [{"username": "u", "password": SecretStr("real-pw")}],
+        "token": SecretStr("t0k"),
+    }
+    assert model.model_dump(mode="json")["registries"][0]["password"] == "**********"
 
 
 def test_the_public_names_are_listed() -> None:
@@ -155,7 +194,7 @@ deployments:
   - name: etl
     flow: flows/etl.py:etl
     infrastructure:
-      type: process
+      type: test-local
       env:
         DB_PASSWORD: {secret: db-password}
         REGION: eu-west-1
@@ -168,11 +207,13 @@ def test_references_from_a_file_python_and_overrides() -> None:
     assert parse_override_args(["env.X=not {secret: x}"]) == {"env": {"X": "not {secret: x}"}}
 
 
-def test_a_file_reference_resolves_to_a_secret_ref(tmp_path: Path) -> None:
+def test_a_file_reference_resolves_to_a_secret_ref(
+    tmp_path: Path, registry: PluginRegistry
+) -> None:
     (tmp_path / "shipway.yaml").write_text(YAML)
     source = load_deployment_file(str(tmp_path / "shipway.yaml"))
 
-    infrastructure = resolve_infrastructure(source.get("etl"), source)
+    infrastructure = resolve_infrastructure(source.get("etl"), source, registry=registry)
 
     assert infrastructure.env == {"DB_PASSWORD": SecretRef("db-password"), "REGION": "eu-west-1"}
     assert infrastructure.model_dump(mode="json")["env"]["DB_PASSWORD"] == {"secret": "db-password"}
@@ -181,13 +222,11 @@ def test_a_file_reference_resolves_to_a_secret_ref(tmp_path: Path) -> None:
 def test_a_reference_is_read_from_the_environment_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shipway_process import Process
-
     folder = tmp_path / "secrets"
     folder.mkdir()
     (folder / "db-password").write_text("from-file\n")
     monkeypatch.setenv("SHIPWAY_SECRETS_DIR", str(folder))
-    process = Process(env={"DB_PASSWORD": SecretRef("db-password"), "API_TOKEN": "tok-1234"})
+    process = Holder(env={"DB_PASSWORD": SecretRef("db-password"), "API_TOKEN": "tok-1234"})
 
     assert resolve_secrets(process).infrastructure.env["DB_PASSWORD"] == "from-file"
     monkeypatch.setenv("SHIPWAY_SECRET_DB_PASSWORD", "from-env")
@@ -237,16 +276,11 @@ def test_names_that_could_leave_the_folder_are_refused(name: str) -> None:
     ],
 )
 def test_a_bad_env_mapping_is_one_clear_error(env: dict[str, Any], message: str) -> None:
-    from shipway_process import Process
-
     with pytest.raises(ValidationError, match=message):
-        Process(env=env)
+        Holder(env=env)
 
 
 def test_an_unresolved_reference_never_reaches_a_process_as_text() -> None:
-    from shipway.infrastructure import InfrastructureError, Job
-    from shipway_process import Process
-
-    process = Process(env={"DB_PASSWORD": SecretRef("db-password")})
+    process = Holder(env={"DB_PASSWORD": SecretRef("db-password")})
     with pytest.raises(InfrastructureError, match="is the secret reference"):
         process.job_environment(Job(entrypoint="f.py:f"))
