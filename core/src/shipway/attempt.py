@@ -108,7 +108,8 @@ class Attempt:
 
     async def run(self) -> State:
         """Submit the job and wait for its end. When the infrastructure fails (cannot
-        start the run, loses track of it), the attempt ends Crashed and the error is raised."""
+        start the run, loses track of it), the attempt ends Crashed and the error is raised;
+        when a secret reference cannot be read, it ends Failed and ``SecretNotFound`` is."""
         self._registry.load_observers()
         self.infrastructure = with_job_additions(self._registry, self.job, self.infrastructure)
         await self.announce(State(StateType.PENDING, f"submitting to {self.infrastructure.type}"))
