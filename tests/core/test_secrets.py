@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import anyio
 import pytest
-from anyio.abc import TaskStatus
 from pydantic import BaseModel, SecretStr, ValidationError
 
 import shipway.secrets
@@ -16,7 +14,6 @@ from shipway.deployments import load_deployment_file, parse_override_args, resol
 from shipway.infrastructure import (
     Infrastructure,
     InfrastructureError,
-    InfrastructureResult,
     Job,
     mask_secrets,
     resolve_secrets,
@@ -33,21 +30,10 @@ from shipway.secrets import (
 )
 
 
-class Holder(Infrastructure):
-    """Only its env is used here: resolving references is the attempt's business."""
-
-    type: Literal["test-secrets"] = "test-secrets"
-
-    async def run(
-        self, job: Job, task_status: TaskStatus[str] = anyio.TASK_STATUS_IGNORED
-    ) -> InfrastructureResult:
-        raise NotImplementedError
-
-    async def kill(self, identifier: str, grace_seconds: int = 30) -> None:
-        raise NotImplementedError
-
-    def preview(self, job: Job | None = None) -> str:
-        return ""
+@pytest.fixture
+def echo(registry: PluginRegistry) -> type[Infrastructure]:
+    """The core tests' own infrastructure (``test-local``, see conftest)."""
+    return registry.resolve("test-local")
 
 
 # -- the name rule ---------------------------------------------------------------------
@@ -220,13 +206,13 @@ def test_a_file_reference_resolves_to_a_secret_ref(
 
 
 def test_a_reference_is_read_from_the_environment_first(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, echo: type[Infrastructure]
 ) -> None:
     folder = tmp_path / "secrets"
     folder.mkdir()
     (folder / "db-password").write_text("from-file\n")
     monkeypatch.setenv("SHIPWAY_SECRETS_DIR", str(folder))
-    process = Holder(env={"DB_PASSWORD": SecretRef("db-password"), "API_TOKEN": "tok-1234"})
+    process = echo(env={"DB_PASSWORD": SecretRef("db-password"), "API_TOKEN": "tok-1234"})
 
     assert resolve_secrets(process).infrastructure.env["DB_PASSWORD"] == "from-file"
     monkeypatch.setenv("SHIPWAY_SECRET_DB_PASSWORD", "from-env")
@@ -275,12 +261,16 @@ def test_names_that_could_leave_the_folder_are_refused(name: str) -> None:
         ({"X": {"foo": "bar"}}, r"a secret reference \{secret: NAME\}"),
     ],
 )
-def test_a_bad_env_mapping_is_one_clear_error(env: dict[str, Any], message: str) -> None:
+def test_a_bad_env_mapping_is_one_clear_error(
+    env: dict[str, Any], message: str, echo: type[Infrastructure]
+) -> None:
     with pytest.raises(ValidationError, match=message):
-        Holder(env=env)
+        echo(env=env)
 
 
-def test_an_unresolved_reference_never_reaches_a_process_as_text() -> None:
-    process = Holder(env={"DB_PASSWORD": SecretRef("db-password")})
+def test_an_unresolved_reference_never_reaches_a_process_as_text(
+    echo: type[Infrastructure],
+) -> None:
+    process = echo(env={"DB_PASSWORD": SecretRef("db-password")})
     with pytest.raises(InfrastructureError, match="is the secret reference"):
         process.job_environment(Job(entrypoint="f.py:f"))
