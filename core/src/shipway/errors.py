@@ -8,6 +8,7 @@ Every one in the core, with where it lives (exit status 2 unless noted)::
 
     ShipwayError                          shipway.errors
     ├── ConfigError                       shipway.errors
+    │   └── SecretNotFound                shipway.secrets       (a secret reference with no value)
     ├── DeploymentNotFound                shipway.errors        (not in the deployment file)
     │   └── StoredDeploymentNotFound      shipway.store         (also a StoreError)
     ├── FlowLoadError                     shipway.errors
@@ -20,7 +21,9 @@ Every one in the core, with where it lives (exit status 2 unless noted)::
     │   ├── PluginCollisionError          shipway.plugins
     │   ├── PluginLoadError               shipway.plugins
     │   └── PluginBlockedError            shipway.plugins
+    ├── UnreadableSecret                  shipway.secrets       (a stored secret, no or another key)
     ├── StoreError                        shipway.store
+    │   ├── SecretKeyError                shipway.store         (the secret key is not usable)
     │   ├── StoreUnavailable              shipway.store         (exit status 3)
     │   ├── StoreRefused                  shipway.store
     │   │   └── StoreNotWritable          shipway.store

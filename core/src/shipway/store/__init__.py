@@ -66,6 +66,7 @@ from shipway.store._records import (
     WorkQueueRecord,
 )
 from shipway.store._scheduled_runs import SCHEDULE_SLACK
+from shipway.store._secret_key import SecretKeyError
 from shipway.store._store import Store, open_store
 from shipway.store._transitions import Retry, StateChange
 from shipway.store._url import DATABASE_URL_VAR, HOME_VAR, database_url, mask_url, shipway_home
@@ -82,6 +83,7 @@ __all__ = [
     "FlowRunRecord",
     "LogLine",
     "Retry",
+    "SecretKeyError",
     "StateChange",
     "StateConflict",
     "StateRecord",

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipway.environment import HOME_VAR, shipway_home
-from shipway.errors import ShipwayError
 from shipway.secrets import SECRET_KEY_VAR
+from shipway.store._errors import StoreError
 
 if TYPE_CHECKING:
     from cryptography.fernet import Fernet
@@ -29,7 +29,7 @@ _MAKE_ONE = (
 )
 
 
-class SecretKeyError(ShipwayError):
+class SecretKeyError(StoreError):
     """The secret key is set but unusable (not a key, or its file cannot be read or made)."""
 
 
