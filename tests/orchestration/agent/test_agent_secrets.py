@@ -7,8 +7,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from _agent_helpers import Agents, apply, log_text
 
+from _agent_helpers import Agents, apply, log_text
 from shipway.states import StateType
 from shipway.store import Store
 

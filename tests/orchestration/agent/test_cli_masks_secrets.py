@@ -11,9 +11,9 @@ from pathlib import Path
 
 import click
 import pytest
+
 from _agent_helpers import Agents, wait_for
 from _cli import shipway_main
-
 from shipway.store import Store
 
 API_TOKEN = "planted-api-token-4a1f"
