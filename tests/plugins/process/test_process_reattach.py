@@ -9,18 +9,20 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
 import pytest
-from _process_helpers import WAIT_SECONDS, WriteFlow, run_to_end
+from _process_helpers import WAIT_SECONDS, WriteFlow, run_to_end, wait_until_gone
 
 from shipway.infrastructure import (
     InfrastructureNotAvailable,
     InfrastructureNotFound,
     Job,
     ReattachesRuns,
+    output_sink,
 )
 from shipway.testing import RecordingSink
 from shipway_process import Process
@@ -113,28 +115,71 @@ LEAVES_A_CHILD = """
     from shipway import flow
 
     @flow
-    def leaves_a_child(release: str) -> None:
-        subprocess.Popen(["sleep", "60"])  # in the run's process group, outliving the flow
+    def leaves_a_child(release: str, child_pid: str) -> None:
+        child = subprocess.Popen(["sleep", "60"])  # in the run's group, outliving the flow
+        Path(child_pid).write_text(str(child.pid))
         while not Path(release).exists():
             time.sleep(0.02)
 """
 
 
-async def test_reattach_ends_with_the_engine_not_with_what_it_left_behind(
-    write_flow: WriteFlow, tmp_path: Path
-) -> None:
-    """As for a watched run, the run is over when the engine exits."""
-    release = tmp_path / "release"
-    job = write_flow("leaves_a_child", LEAVES_A_CHILD, release=str(release))
+def _orphan_leaving_a_child(write_flow: WriteFlow, tmp_path: Path) -> tuple[str, int]:
+    """An orphaned run whose flow has started a child; the flow returns once
+    ``tmp_path / "release"`` exists. Returns the identifier and the child's pid."""
+    pid_file = tmp_path / "child_pid"
+    job = write_flow(
+        "leaves_a_child",
+        LEAVES_A_CHILD,
+        release=str(tmp_path / "release"),
+        child_pid=str(pid_file),
+    )
     identifier = _orphan(job)
-    release.touch()
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline, "the flow never started its child"
+        time.sleep(0.02)
+    return identifier, int(pid_file.read_text())
+
+
+@contextlib.contextmanager
+def _killed_afterwards(identifier: str) -> Iterator[None]:
     try:
-        with anyio.fail_after(WAIT_SECONDS / 2):  # far less than the child's 60 s
-            result = await Process().reattach(identifier)
-        assert result.status_code == 0
+        yield
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(int(identifier.rpartition(":")[2]), signal.SIGKILL)
+
+
+async def test_reattach_ends_with_the_engine_and_stops_what_it_left_behind(
+    write_flow: WriteFlow, tmp_path: Path
+) -> None:
+    """As for a watched run, the run is over when the engine exits, and what it left in
+    its group is stopped and reported."""
+    identifier, child = _orphan_leaving_a_child(write_flow, tmp_path)
+    sink = RecordingSink()
+    with _killed_afterwards(identifier):
+        (tmp_path / "release").touch()
+        with output_sink(sink), anyio.fail_after(WAIT_SECONDS / 2):  # far less than 60 s
+            result = await Process().reattach(identifier)
+
+        assert result.status_code == 0
+        assert await wait_until_gone(child, 5), "the flow's leftover child still runs"
+        assert sink.text("stderr") == (
+            f"shipway: stopped 1 leftover process(es) of the flow: pids {child}\n"
+        )
+
+
+async def test_reattach_to_an_engine_killed_while_unwatched_does_not_wait_for_its_child(
+    write_flow: WriteFlow, tmp_path: Path
+) -> None:
+    identifier, child = _orphan_leaving_a_child(write_flow, tmp_path)
+    with _killed_afterwards(identifier):
+        os.kill(int(identifier.rpartition(":")[2]), signal.SIGKILL)  # the engine alone
+
+        with anyio.fail_after(WAIT_SECONDS / 2), pytest.raises(InfrastructureNotFound):
+            await Process().reattach(identifier)
+
+        assert await wait_until_gone(child, 5), "the flow's leftover child still runs"
 
 
 async def test_a_run_killed_while_unwatched_is_not_found(

@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import shlex
 import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import anyio
-from anyio.abc import ByteReceiveStream, TaskStatus
+import anyio.abc
+from anyio.abc import TaskStatus
 from pydantic import Field, model_validator
 
 from shipway.infrastructure import (
@@ -23,17 +27,34 @@ from shipway.infrastructure import (
     InfrastructureNotFound,
     InfrastructureResult,
     Job,
-    StreamName,
     mask_secrets,
     without_shipway_secrets,
 )
-from shipway_process._groups import ensure_group_leader, group_exists, stop_group
+from shipway_process._groups import (
+    ensure_group_leader,
+    leader_alive,
+    leftovers_message,
+    stop_group,
+    stop_leftovers,
+)
+from shipway_process._pipes import OutputPipes
 from shipway_process._watch_files import RunFiles
 
 __all__ = ["Process"]
 
+T = TypeVar("T")
+
 # When a run is cancelled in-process (not through kill), its group gets this long.
 _CANCEL_GRACE_SECONDS = 10
+# What the engine left behind in its process group gets this long after SIGTERM, once
+# the engine has exited (the run is over then; they are only in the way).
+_LEFTOVER_GRACE_SECONDS = 2
+# Once the run is over, its pipes are read this much longer at most, for output still
+# on its way: a process that left the run's group may keep them open for ever.
+_DRAIN_SECONDS = 2
+# A re-attached run's engine that still seems to run this long after writing its exit
+# status is taken as gone (see _engine_exit_code).
+_EXITING_SECONDS = 5
 # `conda run` can take a while to start; a probe slower than this is not waited for.
 _PROBE_TIMEOUT_SECONDS = 60
 # How often a re-attached run (not our child: no wait()) is checked for having ended.
@@ -183,79 +204,97 @@ class Process(Infrastructure):
         command = self.job_command(self._interpreter())
         self._check_startable(job, command)
         await self._check_engine_importable(job)
-        output = subprocess.PIPE if self.stream_output else subprocess.DEVNULL
         files = RunFiles.new()
+        pipes = OutputPipes(self.stream_output)
         try:
-            process = await anyio.open_process(
-                command,
-                cwd=self._cwd(job),
-                env=self._environment(job, os.environ, files),
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=output,
-                start_new_session=True,  # its own process group: kill reaches its children
-            )
-        except OSError as exc:
-            raise InfrastructureError(
-                f"cannot start {shlex.join(command)}: {exc.strerror or exc}"
-            ) from exc
-        identifier = f"{socket.gethostname()}:{process.pid}"
-        if files is not None:
-            files.record_started(identifier)
-        task_status.started(identifier)
-        streams: list[tuple[ByteReceiveStream, StreamName]] = []
-        if process.stdout is not None:
-            streams.append((process.stdout, "stdout"))
-        if process.stderr is not None:
-            streams.append((process.stderr, "stderr"))
-        try:
-            async with anyio.create_task_group() as tg:
-                for stream, name in streams:
-                    tg.start_soon(self.forward_output, stream, name)
-            code = await process.wait()
-        except BaseException:
-            # Cancelled (not killed): stop the group, and keep what it printed on the way out.
-            with anyio.CancelScope(shield=True):
-                async with anyio.create_task_group() as tg:
-                    for stream, name in streams:
-                        tg.start_soon(self._drain, stream, name)
-                    if process.returncode is None:
-                        await stop_group(process.pid, _CANCEL_GRACE_SECONDS)
+            try:
+                process = await anyio.open_process(
+                    command,
+                    cwd=self._cwd(job),
+                    env=self._environment(job, os.environ, files),
+                    stdin=subprocess.DEVNULL,
+                    stdout=pipes.child_end("stdout"),
+                    stderr=pipes.child_end("stderr"),
+                    start_new_session=True,  # its own process group: kill reaches its children
+                )
+            except OSError as exc:
+                raise InfrastructureError(
+                    f"cannot start {shlex.join(command)}: {exc.strerror or exc}"
+                ) from exc
+            finally:
+                pipes.close_child_ends()
+            identifier = f"{socket.gethostname()}:{process.pid}"
+            if files is not None:
+                files.record_started(identifier)
+            task_status.started(identifier)
+            try:
+                code, leftovers = await self._forward_while(
+                    pipes, functools.partial(_until_engine_exits, process)
+                )
+            except BaseException:
+                # Cancelled (not killed): stop the group, and keep what it printed on the way out.
+                with anyio.CancelScope(shield=True):
+                    await self._forward_while(
+                        pipes, functools.partial(_stop_quietly, process.pid, _CANCEL_GRACE_SECONDS)
+                    )
                     await process.wait()
                     if files is not None:
                         files.remove()
-            raise
+                raise
+        finally:
+            pipes.close()
+        if leftovers:
+            self.write_output("stderr", leftovers_message(leftovers))
         if files is not None:  # we saw it end: nobody needs to re-attach
             files.remove()
         return InfrastructureResult(identifier=identifier, status_code=code)
 
-    async def _drain(self, stream: ByteReceiveStream, name: StreamName) -> None:
-        with anyio.move_on_after(_CANCEL_GRACE_SECONDS + 5):
-            await self.forward_output(stream, name)
+    async def _forward_while(self, pipes: OutputPipes, until: Callable[[], Awaitable[T]]) -> T:
+        """Forward the run's output while ``until()`` runs, then for at most
+        ``_DRAIN_SECONDS`` more: the pipes end once every process holding them has gone,
+        but one that left the run's process group may hold them for ever."""
+        drained = anyio.Event()
+
+        async def forward_all() -> None:
+            async with anyio.create_task_group() as readers:
+                for name, chunks in pipes.readers():
+                    readers.start_soon(self.forward_output, chunks, name)
+            drained.set()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(forward_all)
+            result = await until()
+            with anyio.move_on_after(_DRAIN_SECONDS):
+                await drained.wait()
+            tg.cancel_scope.cancel()
+        return result
 
     async def kill(self, identifier: str, grace_seconds: int = 30) -> None:
         pid = _local_pid(identifier, "stopped")
-        ensure_group_leader(pid)
+        try:
+            ensure_group_leader(pid)
+        except InfrastructureNotFound:
+            # The engine has exited: what it left behind in its group goes too.
+            await stop_leftovers(pid, grace_seconds)
+            raise
         await stop_group(pid, grace_seconds)
 
     async def reattach(self, identifier: str) -> InfrastructureResult:
         """Follow a run another process started (its agent died) until it ends.
 
-        It is not our child, so its process group is polled; the exit status comes from
-        the file its engine writes (``SHIPWAY_EXIT_STATUS_FILE``). Its output went to the
-        dead agent's pipe and is not recovered: the engine sends it to /dev/null once
-        that pipe breaks, so the flow itself carries on unharmed.
+        As for a run started here, the run is over when its engine exits, and what the
+        engine left behind in its process group is then stopped. It is not our child, so
+        the engine is polled; the exit status comes from the file it writes
+        (``SHIPWAY_EXIT_STATUS_FILE``). Its output went to the dead agent's pipe and is
+        not recovered: the engine sends it to /dev/null once that pipe breaks, so the
+        flow itself carries on unharmed.
         """
         pid = _local_pid(identifier, "followed")
         files = RunFiles.find(identifier)
-        # The engine leaves its status just before it exits: the run is over then, as for
-        # a watched run, even if processes the flow started live on in its group (and a
-        # recycled pid cannot keep us waiting).
-        while (code := files.exit_code() if files is not None else None) is None:
-            if not group_exists(pid):
-                code = files.exit_code() if files is not None else None  # written at the end
-                break
-            await anyio.sleep(_REATTACH_POLL_SECONDS)
+        code = await _engine_exit_code(pid, files)
+        leftovers = await stop_leftovers(pid, _LEFTOVER_GRACE_SECONDS)
+        if leftovers:
+            self.write_output("stderr", leftovers_message(leftovers))
         if files is not None:
             files.remove()
         if code is None:
@@ -264,7 +303,6 @@ class Process(Infrastructure):
                 "no exit status (killed by a signal, or not started by the shipway engine)"
             )
         return InfrastructureResult(identifier=identifier, status_code=code)
-
 
     def preview(self, job: Job | None = None) -> str:
         job = self.preview_job(job)
@@ -279,6 +317,35 @@ class Process(Infrastructure):
                 shlex.join(self.job_command(self._interpreter())),
             ]
         )
+
+
+async def _until_engine_exits(process: anyio.abc.Process) -> tuple[int, list[int]]:
+    """The engine's exit status, once it has exited, and what it left in its group
+    (stopped by then)."""
+    code = await process.wait()
+    return code, await stop_leftovers(process.pid, _LEFTOVER_GRACE_SECONDS)
+
+
+async def _stop_quietly(pgid: int, grace_seconds: int) -> None:
+    with contextlib.suppress(InfrastructureNotFound):  # it ended just now
+        await stop_group(pgid, grace_seconds)
+
+
+async def _engine_exit_code(pid: int, files: RunFiles | None) -> int | None:
+    """Wait for the engine of a run we did not start to exit; its status from its file.
+
+    The engine writes the file just before it exits. A leader that still seems to run
+    well after that is a pid reused by an unrelated process (the run ended long ago),
+    or an engine held up while it exits: either way, the status is the answer.
+    """
+    written_at: float | None = None
+    while leader_alive(pid):
+        if files is not None and files.exit_code() is not None:
+            written_at = written_at if written_at is not None else time.monotonic()
+            if time.monotonic() - written_at > _EXITING_SECONDS:
+                break
+        await anyio.sleep(_REATTACH_POLL_SECONDS)
+    return files.exit_code() if files is not None else None
 
 
 def _local_pid(identifier: str, verb: str) -> int:
