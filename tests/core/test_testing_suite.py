@@ -94,16 +94,27 @@ class Good(Infrastructure):
             async with anyio.create_task_group() as tg:
                 tg.start_soon(pump, process.stdout, "stdout")
                 tg.start_soon(pump, process.stderr, "stderr")
-            code = await process.wait()
+                code = await _exited(process)
+                await self.after_exit(identifier)  # the pipes end with what it left
         except BaseException:
-            with anyio.CancelScope(shield=True), contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+            with anyio.CancelScope(shield=True):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
                 await process.wait()
+                with anyio.move_on_after(5):  # the pipes end with the group: let asyncio
+                    for stream in (process.stdout, process.stderr):  # see it before its
+                        async for _ in stream:  # loop closes, or their transport leaks
+                            pass
             raise
         return InfrastructureResult(identifier, self.report(code))
 
     def report(self, code):
         return code
+
+    async def after_exit(self, identifier):
+        """The run is over once the engine has exited: stop what it left in its group."""
+        with contextlib.suppress(InfrastructureNotFound):
+            await self.kill(identifier, 2)
 
     async def kill(self, identifier, grace_seconds=30):
         pgid = int(identifier.rpartition(":")[2])
@@ -128,6 +139,14 @@ class Good(Infrastructure):
         env = mask_secrets(self.job_environment(self.preview_job(job)))
         assigned = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items() if v is not None)
         return f"env {assigned} {shlex.join(self.job_command(sys.executable))}"
+
+
+async def _exited(process):
+    # Not process.wait(): before Python 3.12 it also waits for the output pipes, which
+    # what the flow left running holds open.
+    while process.returncode is None:
+        await anyio.sleep(0.05)
+    return process.returncode
 
 
 def _alive(pgid):
@@ -185,6 +204,13 @@ class NeverForces(Good):
         return 0  # only asks whether the group exists: a run ignoring SIGTERM goes on
 
 
+class WaitsForChildren(Good):
+    type: Literal["suite-waits-for-children"] = "suite-waits-for-children"
+
+    async def after_exit(self, identifier):
+        pass  # the run goes on until what the flow left running ends
+
+
 class NoisyPreview(Good):
     type: Literal["suite-noisy-preview"] = "suite-noisy-preview"
 
@@ -198,7 +224,7 @@ class NoisyPreview(Good):
 @hookimpl
 def shipway_infrastructure_types():
     return [Good, Undocumented, ExtraAllowed, IgnoresEnv, EnvOverHandover, SwallowsFailure,
-            KillsAtOnce, NeverForces, NoisyPreview]
+            KillsAtOnce, NeverForces, WaitsForChildren, NoisyPreview]
 '''
 
 TYPE_NAMES = {
@@ -210,6 +236,7 @@ TYPE_NAMES = {
     "SwallowsFailure": "suite-swallows-failure",
     "KillsAtOnce": "suite-kills-at-once",
     "NeverForces": "suite-never-forces",
+    "WaitsForChildren": "suite-waits-for-children",
     "NoisyPreview": "suite-noisy-preview",
 }
 
@@ -272,6 +299,7 @@ class Test{name}(Quick):
 VARIANT_SETTINGS = {
     # The run is never stopped: fail after a short margin instead of a minute.
     "NeverForces": "kill_margin_seconds = 3.0",
+    "WaitsForChildren": "leftover_margin_seconds = 5.0",
 }
 
 # Which test of the suite each broken variant must fail (and only that one is run).
@@ -283,6 +311,7 @@ BROKEN: dict[str, str] = {
     "SwallowsFailure": "test_failing_flow_gives_a_non_zero_status",
     "KillsAtOnce": "test_kill_from_another_process_stops_the_run_within_the_grace_period",
     "NeverForces": "test_kill_forces_a_run_that_ignores_the_graceful_stop",
+    "WaitsForChildren": "test_a_run_ends_when_its_flow_returns_and_leaves_nothing_behind",
     "NoisyPreview": "test_preview_has_no_side_effects or test_preview_masks_secrets",
     "NotInstalled": "test_type_is_discovered_through_its_entry_point "
     "or test_plugin_is_listed_as_loaded",
@@ -454,6 +483,7 @@ def test_each_broken_variant_fails_the_check_for_what_it_breaks(
         ("EnvOverHandover", "replaced the job the run was given: the hand-over must win"),
         ("KillsAtOnce", "the flow's cleanup did not run"),
         ("NeverForces", "then by force (SIGKILL or the platform's equivalent)"),
+        ("WaitsForChildren", "after its flow returned, held up by a process the flow started"),
         ("NoisyPreview", "preview produced run output"),
         ("NoisyPreview", "preview shows the value of a secret variable"),
         ("NotInstalled", "no entry point named 'suite-not-installed'"),
@@ -484,8 +514,31 @@ def test_a_preview_that_starts_a_process_is_caught() -> None:
     assert after - before == {child.pid}
 
 
+def test_the_default_leftover_search_finds_a_process_by_its_command_line() -> None:
+    class Probe(InfrastructureConformance):
+        pass
+
+    marker = "shipway-suite-probe-7c1d"
+    assert not Probe().leftover_processes(None, marker)  # type: ignore[arg-type]
+    command = [sys.executable, "-c", "import time; time.sleep(30)", marker]
+    child = subprocess.Popen(command)
+    try:
+        found = Probe().leftover_processes(None, marker)  # type: ignore[arg-type]
+    finally:
+        child.kill()
+        child.wait()
+
+    assert found == {f"{child.pid}: {' '.join(command)}"}
+
+
 def test_conformance_suite_has_a_docstring_for_every_hook_a_subclass_may_override() -> None:
-    for name in ("infrastructure", "flow_jobs", "platform_snapshot", "kill_command"):
+    for name in (
+        "infrastructure",
+        "flow_jobs",
+        "platform_snapshot",
+        "leftover_processes",
+        "kill_command",
+    ):
         member = getattr(InfrastructureConformance, name)
         doc = getattr(member, "__doc__", None) or getattr(
             getattr(member, "__wrapped__", None), "__doc__", None

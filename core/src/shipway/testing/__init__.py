@@ -33,7 +33,8 @@ import anyio
 
 from shipway.infrastructure import Infrastructure, Job
 from shipway.plugins import PluginPolicy, PluginRegistry
-from shipway.testing._conformance import ECHO_VARIABLE, KILLER_SCRIPT, InfrastructureConformance
+from shipway.testing._conformance import ECHO_VARIABLE, InfrastructureConformance
+from shipway.testing._killer import KILLER_SCRIPT
 from shipway.testing._project import (
     FLOWS_DIRNAME,
     STANDARD_FLOWS,
@@ -85,7 +86,8 @@ def shipway_project(tmp_path: Path) -> ShipwayProject:
     ``flows/hello.py`` prints ``Hello, <name>!``; ``flows/echo.py`` prints its parameters
     and an environment variable as JSON; ``flows/failing.py`` raises;
     ``flows/sleeper.py`` sleeps until killed and prints ``cleanup`` on the way out;
-    ``flows/stubborn.py`` ignores SIGTERM and sleeps.
+    ``flows/stubborn.py`` ignores SIGTERM and sleeps; ``flows/leaves_child.py`` starts a
+    process and returns while it still runs.
     ``shipway_project.jobs.hello("you")`` builds a Job for one of them (the project is
     its working directory); ``shipway_project.write_flow(name, source)`` adds a flow.
     """

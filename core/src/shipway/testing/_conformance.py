@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Collection, Hashable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -31,10 +31,19 @@ from shipway.plugins import (
     PluginStatus,
     find_plugin_sources,
 )
+from shipway.testing._killer import KILLER_SCRIPT
+from shipway.testing._processes import child_pids, processes_with
 from shipway.testing._project import FlowJobs, ShipwayProject
-from shipway.testing._running import FinishedRun, RecordingSink, run_job, started
+from shipway.testing._running import (
+    FinishedRun,
+    RecordingSink,
+    RunHandle,
+    result_of,
+    run_job,
+    started,
+)
 
-__all__ = ["ECHO_VARIABLE", "KILLER_SCRIPT", "InfrastructureConformance"]
+__all__ = ["ECHO_VARIABLE", "InfrastructureConformance"]
 
 T = TypeVar("T")
 
@@ -43,27 +52,6 @@ ECHO_VARIABLE = "SHIPWAY_CONFORMANCE_VALUE"
 
 _SECRET = "conformance-secret-3f9a"
 _POLL_SECONDS = 0.05
-
-KILLER_SCRIPT = """\
-import sys
-
-import anyio
-
-from shipway.infrastructure import InfrastructureNotFound
-from shipway.plugins import get_registry
-
-type_name, config, identifier, grace_seconds = sys.argv[1:5]
-infrastructure = get_registry().resolve(type_name).model_validate_json(config)
-try:
-    anyio.run(infrastructure.kill, identifier, int(grace_seconds))
-except InfrastructureNotFound as exc:
-    print("not found:", exc.message)
-else:
-    print("killed")
-"""
-"""What :meth:`InfrastructureConformance.kill_command` runs: a process that knows
-nothing but the type name, the configuration as JSON and the identifier, as the
-``shipway`` command (or an agent on the same machine) does when it stops a run."""
 
 
 class InfrastructureConformance:
@@ -111,6 +99,11 @@ class InfrastructureConformance:
     """The grace period passed to ``kill`` for a run that ignores the graceful stop:
     short, since the check waits it out before the run is forced to end."""
 
+    leftover_margin_seconds: ClassVar[float] = 15.0
+    """A flow that returns while a process it started still runs: its run must have ended
+    within this many seconds of the flow's last line, and that process must be gone
+    within as many again once the run has ended."""
+
     kill_runs_cleanup: ClassVar[bool] = True
     """``kill`` stops gracefully first, so the flow's ``finally`` blocks run and what they
     print arrives. Set False for a platform that drops output once a run is stopping."""
@@ -152,7 +145,17 @@ class InfrastructureConformance:
     def platform_snapshot(self, infrastructure: Infrastructure) -> Collection[Hashable]:
         """What runs on the platform now (container ids, pod names...): ``preview``
         must add nothing to it. Default: this process's child processes (Linux)."""
-        return _child_pids()
+        return child_pids()
+
+    def leftover_processes(self, infrastructure: Infrastructure, marker: str) -> Collection[str]:
+        """The processes still running with ``marker`` on their command line: what a
+        test flow started and left behind (the marker is unique to one check).
+
+        Default: this machine's processes, read from /proc (Linux; none elsewhere),
+        which include those in the containers of a Docker engine on this machine.
+        Override it where runs happen on other machines: list the matching processes
+        there (``ps``, ``pgrep -f``), or what still runs of the run on the platform."""
+        return processes_with(marker)
 
     def kill_command(
         self, infrastructure: Infrastructure, identifier: str, grace_seconds: int
@@ -378,6 +381,25 @@ class InfrastructureConformance:
         assert result.status_code != 0, (result, sink.text())
         assert "slept to the end" not in sink.text()
 
+    def test_a_run_ends_when_its_flow_returns_and_leaves_nothing_behind(
+        self, infrastructure: Infrastructure, flow_jobs: FlowJobs
+    ) -> None:
+        marker = f"shipway-conformance-leftover-{uuid.uuid4().hex}"
+        sink = RecordingSink()
+
+        result = self._run(
+            self._run_past_return, infrastructure, flow_jobs.leaves_child(marker), sink
+        )
+        left = self._run(self._leftovers_after_the_run, infrastructure, marker)
+
+        assert result.status_code == 0, f"{result.describe()}; output:\n{sink.text()}"
+        assert not left, (
+            f"a process the flow started still runs {self.leftover_margin_seconds:g}s after "
+            f"its run ended: {sorted(left)}. What a flow leaves behind must not outlive "
+            "its run: once the engine has exited, stop what is left of the run (SIGTERM, "
+            "then SIGKILL, as a container's end does)"
+        )
+
     # -- preview -----------------------------------------------------------------------
 
     def test_preview_has_no_side_effects(
@@ -431,7 +453,6 @@ class InfrastructureConformance:
         by cancelling it, if the run is still going after the grace period plus the
         margin."""
         limit = grace_seconds + self.kill_margin_seconds
-        still_running_after: float | None = None
         with anyio.fail_after(2 * (self.run_timeout_seconds + limit)):  # a safety net
             async with started(infrastructure, job, sink) as handle:
                 await sink.wait_for(marker, self.run_timeout_seconds)
@@ -442,12 +463,8 @@ class InfrastructureConformance:
                 # A failed kill leaves the run going: raising here cancels it.
                 assert killer.returncode == 0, killer.stdout + killer.stderr
                 assert killer.stdout.strip() == "killed", killer.stdout + killer.stderr
-                with anyio.move_on_after(max(0.0, began + limit - time.monotonic())):
-                    while handle.result is None:
-                        await anyio.sleep(_POLL_SECONDS)
-                if handle.result is None and handle.cancel_scope is not None:
-                    still_running_after = time.monotonic() - began
-                    handle.cancel_scope.cancel()  # run() must stop what it started
+                in_time = await _end_or_cancel(handle, began + limit)
+                still_running_after = None if in_time else time.monotonic() - began
         assert still_running_after is None, (
             f"the run was still going {still_running_after:.1f}s after the process calling "
             f"kill(grace_seconds={grace_seconds}) started, though it printed 'killed': kill "
@@ -455,9 +472,38 @@ class InfrastructureConformance:
             f"(SIGKILL or the platform's equivalent) once the grace period is over. "
             f"Output:\n{sink.text()}"
         )
-        if handle.result is None:  # run() returned nothing: a bug in the plugin
-            raise AssertionError(f"{type(infrastructure).__name__}.run returned no result")
-        return handle.result, time.monotonic() - began
+        return result_of(handle, infrastructure), time.monotonic() - began
+
+    async def _run_past_return(
+        self, infrastructure: Infrastructure, job: Job, sink: RecordingSink
+    ) -> InfrastructureResult:
+        """Run ``job`` (the leaves_child flow) and return its result; fail, stopping the
+        run by cancelling it, if it has not ended ``leftover_margin_seconds`` after the
+        flow's last line."""
+        limit = self.leftover_margin_seconds
+        with anyio.fail_after(2 * (self.run_timeout_seconds + limit)):  # a safety net
+            async with started(infrastructure, job, sink) as handle:
+                await sink.wait_for(b"returning", self.run_timeout_seconds)
+                returned = time.monotonic()
+                in_time = await _end_or_cancel(handle, returned + limit)
+                late = None if in_time else time.monotonic() - returned
+        assert late is None, (
+            f"the run was still going {late:.1f}s after its flow returned, held up by a "
+            "process the flow started and left running. The run ends when the engine "
+            "exits, not when its output reaches end-of-file (the processes it started "
+            "inherit its stdout and stderr): stop what it left behind then, as a "
+            f"container's end does. Output:\n{sink.text()}"
+        )
+        return result_of(handle, infrastructure)
+
+    async def _leftovers_after_the_run(
+        self, infrastructure: Infrastructure, marker: str
+    ) -> Collection[str]:
+        """What still runs with ``marker``, after waiting up to the margin for it to go."""
+        with anyio.move_on_after(self.leftover_margin_seconds):
+            while self.leftover_processes(infrastructure, marker):
+                await anyio.sleep(_POLL_SECONDS)
+        return self.leftover_processes(infrastructure, marker)
 
     async def _kill_from_another_process(
         self, infrastructure: Infrastructure, identifier: str, grace_seconds: int
@@ -483,22 +529,13 @@ class InfrastructureConformance:
         return f"{finished.result.describe()}; output:\n{finished.output.text()}"
 
 
-def _child_pids() -> frozenset[int]:
-    """Processes whose parent is this one, read from /proc (empty where there is none)."""
-    me = os.getpid()
-    children: set[int] = set()
-    try:
-        entries = list(os.scandir("/proc"))
-    except OSError:
-        return frozenset()
-    for entry in entries:
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(os.path.join(entry.path, "stat"), "rb") as stat:
-                fields = stat.read().rpartition(b")")[2].split()
-        except OSError:  # it exited while we looked
-            continue
-        if len(fields) > 1 and int(fields[1]) == me:
-            children.add(int(entry.name))
-    return frozenset(children)
+async def _end_or_cancel(handle: RunHandle, deadline: float) -> bool:
+    """Wait for the run's result until ``deadline`` (``time.monotonic()``); past it,
+    cancel the run (``run()`` must stop what it started) and return False."""
+    with anyio.move_on_after(max(0.0, deadline - time.monotonic())):
+        while handle.result is None:
+            await anyio.sleep(_POLL_SECONDS)
+    if handle.result is None and handle.cancel_scope is not None:
+        handle.cancel_scope.cancel()
+        return False
+    return True

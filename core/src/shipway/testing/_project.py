@@ -22,7 +22,7 @@ __all__ = [
 FLOWS_DIRNAME = "flows"
 """The project's sub-directory holding the flows: entrypoints are ``flows/<name>.py:<name>``."""
 
-STANDARD_FLOWS = ("echo", "failing", "hello", "sleeper", "stubborn")
+STANDARD_FLOWS = ("echo", "failing", "hello", "leaves_child", "sleeper", "stubborn")
 """Each is ``flows/<name>.py`` with a flow function ``<name>``."""
 
 
@@ -82,6 +82,11 @@ class FlowJobs:
     def sleeper(self, seconds: float = 600.0) -> Job:
         """Prints ``started``, sleeps, and prints ``cleanup`` on the way out, killed or not."""
         return self.job("sleeper", seconds=seconds)
+
+    def leaves_child(self, marker: str, seconds: float = 60.0) -> Job:
+        """Starts a process with ``marker`` on its command line that writes a line every
+        0.2 s for ``seconds``, prints ``returning`` and returns while it still runs."""
+        return self.job("leaves_child", marker=marker, seconds=seconds)
 
     def stubborn(self, seconds: float = 600.0) -> Job:
         """Ignores SIGTERM, prints ``ignoring SIGTERM`` and sleeps: only a forced stop

@@ -22,6 +22,7 @@ __all__ = [
     "FinishedRun",
     "RecordingSink",
     "RunHandle",
+    "result_of",
     "run_job",
     "started",
 ]
@@ -126,6 +127,13 @@ async def run_job(
     with anyio.fail_after(timeout):
         async with started(infrastructure, job, sink) as handle:
             pass
-    if handle.result is None:  # run() returned nothing: a bug in the plugin
+    return FinishedRun(
+        identifier=handle.identifier, result=result_of(handle, infrastructure), output=sink
+    )
+
+
+def result_of(handle: RunHandle, infrastructure: Infrastructure) -> InfrastructureResult:
+    """The result of a run that has ended; run() returning nothing is a bug in the plugin."""
+    if handle.result is None:
         raise AssertionError(f"{type(infrastructure).__name__}.run returned no result")
-    return FinishedRun(identifier=handle.identifier, result=handle.result, output=sink)
+    return handle.result

@@ -14,7 +14,7 @@ import sys
 from typing import Literal
 
 import anyio
-from anyio.abc import TaskStatus
+from anyio.abc import Process, TaskStatus
 from pydantic import Field
 from shipway.infrastructure import (
     Infrastructure,
@@ -28,6 +28,8 @@ from shipway.infrastructure import (
 
 # How long a run that reached its time limit gets between SIGTERM and SIGKILL.
 GRACE_AFTER_TIME_LIMIT = 10
+# How long what a flow left running gets between SIGTERM and SIGKILL, once it returned.
+GRACE_FOR_LEFTOVERS = 2
 # --8<-- [end:imports]
 
 
@@ -107,7 +109,11 @@ class Sandbox(Infrastructure):
                 async with anyio.create_task_group() as pumps:
                     pumps.start_soon(self.forward_output, process.stdout, "stdout")
                     pumps.start_soon(self.forward_output, process.stderr, "stderr")
-                status_code = await process.wait()
+                    status_code = await _exit_status(process)
+                    # The run is over. What the flow left running in its process group
+                    # goes too: it would hold the output pipes open, and the run with them.
+                    with contextlib.suppress(InfrastructureNotFound):  # nothing was left
+                        await self.kill(identifier, GRACE_FOR_LEFTOVERS)
                 limit.cancel_scope.cancel()  # it ended in time
         except BaseException:
             # Cancelled (Ctrl-C while starting, or the caller gave up): stop the run
@@ -157,6 +163,19 @@ class Sandbox(Infrastructure):
         return text
 
     # --8<-- [end:preview]
+
+
+# --8<-- [start:exit_status]
+async def _exit_status(process: Process) -> int:
+    """The engine's exit status, as soon as it has exited. Not ``process.wait()``: before
+    Python 3.12 that also waits for the output pipes, which processes the flow started
+    inherit and may hold open long after."""
+    while process.returncode is None:
+        await anyio.sleep(0.05)
+    return process.returncode
+
+
+# --8<-- [end:exit_status]
 
 
 # --8<-- [start:signal_group]
