@@ -1,8 +1,10 @@
 """The engine, run the way every infrastructure runs it: ``python -m shipway.engine``
-in a real child process with the job in SHIPWAY_FLOW_RUN."""
+in a real child process with the job in SHIPWAY_FLOW_RUN (or, when it is too large for
+a variable, in the file SHIPWAY_FLOW_RUN_FILE names)."""
 
 from __future__ import annotations
 
+import gzip
 import os
 import signal
 import subprocess
@@ -14,7 +16,7 @@ from typing import Any
 import pytest
 
 from shipway.exit_status import ExitStatus
-from shipway.infrastructure import JOB_ENV_VAR, Job
+from shipway.infrastructure import JOB_ENV_VAR, JOB_FILE_ENV_VAR, Job
 
 Write = Callable[[str, str], Path]
 TIMEOUT = 60
@@ -255,6 +257,81 @@ def test_hand_over_with_a_wrongly_typed_field_exits_3(tmp_path: Path) -> None:
     )
     assert result.returncode == ExitStatus.CANNOT_START
     assert "SHIPWAY_FLOW_RUN 'entrypoint' must be a string, not 42" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _run_with_environment(
+    environment: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shipway.engine"],
+        cwd=cwd,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux's limit: 128 KiB per variable")
+def test_a_job_too_large_for_a_variable_cannot_be_handed_over_in_one(project: Path) -> None:
+    """Why the file exists: the operating system refuses the variable (Linux: over 128 KiB)."""
+    large = job("flows/demo.py:hello", project, name="x" * 200_000)
+
+    with pytest.raises(OSError, match="Argument list too long"):
+        run_engine(large, project)
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["json", "gzip"])
+def test_the_job_can_be_handed_over_in_a_file(
+    project: Path, tmp_path: Path, compressed: bool
+) -> None:
+    name = "x" * 1024 * 1024  # far too large for an environment variable
+    text = job("flows/demo.py:hello", project, name=name).to_json().encode()
+    job_file = tmp_path / "job.json"
+    job_file.write_bytes(gzip.compress(text) if compressed else text)
+    environment = _environment(None)
+    environment[JOB_FILE_ENV_VAR] = str(job_file)
+
+    result = _run_with_environment(environment, project)
+
+    assert result.returncode == ExitStatus.COMPLETED, result.stderr[-2000:]
+    assert result.stdout == f"Hello {name}!\n"
+
+
+def test_the_variable_wins_over_the_file(project: Path, tmp_path: Path) -> None:
+    job_file = tmp_path / "job.json"
+    job_file.write_text(job("flows/demo.py:hello", project, name="file").to_json())
+    environment = _environment(job("flows/demo.py:hello", project, name="variable"))
+    environment[JOB_FILE_ENV_VAR] = str(job_file)
+
+    result = _run_with_environment(environment, project)
+
+    assert result.stdout == "Hello variable!\n", result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "which cannot be read: No such file or directory"),
+        (b"{not json", "the job file {path} is not valid JSON"),
+        (b"\x1f\x8bnot gzip", "which is not valid gzip"),
+    ],
+)
+def test_a_bad_job_file_exits_3_naming_it(
+    tmp_path: Path, content: bytes | None, expected: str
+) -> None:
+    job_file = tmp_path / "job.json"
+    if content is not None:
+        job_file.write_bytes(content)
+    environment = _environment(None)
+    environment[JOB_FILE_ENV_VAR] = str(job_file)
+
+    result = _run_with_environment(environment, tmp_path)
+
+    assert result.returncode == ExitStatus.CANNOT_START
+    assert expected.format(path=job_file) in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -11,7 +11,9 @@ from anyio.abc import TaskStatus
 
 from shipway.infrastructure import (
     EXIT_STATUS_FILE_VAR,
+    JOB_ENV_MAX_BYTES,
     JOB_ENV_VAR,
+    JOB_FILE_ENV_VAR,
     Infrastructure,
     InfrastructureResult,
     Job,
@@ -73,6 +75,32 @@ def test_the_job_handover_wins_over_an_env_entry_of_the_same_name(
     assert env["PYTHONUNBUFFERED"] == "1"
     assert env["REGION"] == "eu"
     assert "GONE" in env and env["GONE"] is None  # "unset it" is passed on
+
+
+def test_a_small_job_is_handed_over_in_the_environment() -> None:
+    assert Helpers().job_file_content(JOB) is None
+    assert JOB_FILE_ENV_VAR not in Helpers().job_environment(JOB)
+
+
+def test_a_large_job_is_handed_over_in_a_file_the_environment_names() -> None:
+    large = JOB.replace(parameters={"blob": "x" * JOB_ENV_MAX_BYTES})
+    infrastructure = Helpers(env={JOB_FILE_ENV_VAR: "/not/the/job", "REGION": "eu"})
+
+    content = infrastructure.job_file_content(large)
+    env = infrastructure.job_environment(large, job_file="/run/job.json")
+
+    assert content is not None and Job.from_json(content.decode()) == large
+    assert env[JOB_FILE_ENV_VAR] == "/run/job.json"  # the hand-over wins here too
+    assert JOB_ENV_VAR in env and env[JOB_ENV_VAR] is None  # an inherited one is unset
+    assert env["REGION"] == "eu"
+    assert env["PYTHONUNBUFFERED"] == "1"
+
+
+def test_the_threshold_is_the_size_of_the_job_as_json() -> None:
+    fits = JOB.replace(parameters={"blob": ""})
+    room = JOB_ENV_MAX_BYTES - len(fits.to_json().encode())
+    assert Helpers().job_file_content(JOB.replace(parameters={"blob": "x" * room})) is None
+    assert Helpers().job_file_content(JOB.replace(parameters={"blob": "x" * (room + 1)}))
 
 
 def test_run_labels_name_the_flow_run_the_flow_and_the_deployment() -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 
-from shipway.infrastructure import JOB_ENV_VAR, Job
+from shipway.infrastructure import JOB_ENV_VAR, JOB_FILE_ENV_VAR, Job
 from shipway.jobs import JobFormatError
 
 
@@ -126,6 +127,23 @@ def test_missing_hand_over_explains_how_flows_are_run(environ: dict[str, str]) -
     message = str(caught.value)
     assert "SHIPWAY_FLOW_RUN is not set" in message
     assert "shipway run" in message
+
+
+def test_from_environment_reads_the_file_the_other_variable_names(tmp_path: Path) -> None:
+    job = Job(entrypoint="flows/a.py:f", parameters={"n": 1})
+    path = tmp_path / "job.json"
+    path.write_text(job.to_json(), encoding="utf-8")
+
+    assert Job.from_environment({JOB_FILE_ENV_VAR: str(path)}) == job
+    assert Job.from_environment({JOB_ENV_VAR: "", JOB_FILE_ENV_VAR: str(path)}) == job
+
+
+def test_a_malformed_job_file_is_named_in_the_error(tmp_path: Path) -> None:
+    path = tmp_path / "job.json"
+    path.write_text('{"parameters": {}}', encoding="utf-8")
+
+    with pytest.raises(JobFormatError, match=f"the job file {path} has no 'entrypoint'"):
+        Job.from_environment({JOB_FILE_ENV_VAR: str(path)})
 
 
 def test_from_environment_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -66,9 +66,16 @@ class Good(Infrastructure):
     pass_env: bool = Field(default=True, description="Hand env to the run.")
 
     async def run(self, job, task_status=anyio.TASK_STATUS_IGNORED):
+        with self.handover(job) as handover:  # a large job's file lives as long as the run
+            return await self._run(job, handover, task_status)
+
+    def handover(self, job):
+        return self.local_job_environment(job)
+
+    async def _run(self, job, handover, task_status):
         env = dict(os.environ)
         if self.pass_env:
-            for key, value in self.job_environment(job).items():
+            for key, value in handover.items():
                 if value is None:
                     env.pop(key, None)
                 else:
@@ -204,6 +211,13 @@ class NeverForces(Good):
         return 0  # only asks whether the group exists: a run ignoring SIGTERM goes on
 
 
+class InlineJob(Good):
+    type: Literal["suite-inline-job"] = "suite-inline-job"
+
+    def handover(self, job):
+        return contextlib.nullcontext(self.job_environment(job))  # however large the job
+
+
 class WaitsForChildren(Good):
     type: Literal["suite-waits-for-children"] = "suite-waits-for-children"
 
@@ -224,7 +238,7 @@ class NoisyPreview(Good):
 @hookimpl
 def shipway_infrastructure_types():
     return [Good, Undocumented, ExtraAllowed, IgnoresEnv, EnvOverHandover, SwallowsFailure,
-            KillsAtOnce, NeverForces, WaitsForChildren, NoisyPreview]
+            KillsAtOnce, NeverForces, InlineJob, WaitsForChildren, NoisyPreview]
 '''
 
 TYPE_NAMES = {
@@ -236,6 +250,7 @@ TYPE_NAMES = {
     "SwallowsFailure": "suite-swallows-failure",
     "KillsAtOnce": "suite-kills-at-once",
     "NeverForces": "suite-never-forces",
+    "InlineJob": "suite-inline-job",
     "WaitsForChildren": "suite-waits-for-children",
     "NoisyPreview": "suite-noisy-preview",
 }
@@ -311,6 +326,7 @@ BROKEN: dict[str, str] = {
     "SwallowsFailure": "test_failing_flow_gives_a_non_zero_status",
     "KillsAtOnce": "test_kill_from_another_process_stops_the_run_within_the_grace_period",
     "NeverForces": "test_kill_forces_a_run_that_ignores_the_graceful_stop",
+    "InlineJob": "test_a_job_too_large_for_an_environment_variable_arrives_intact",
     "WaitsForChildren": "test_a_run_ends_when_its_flow_returns_and_leaves_nothing_behind",
     "NoisyPreview": "test_preview_has_no_side_effects or test_preview_masks_secrets",
     "NotInstalled": "test_type_is_discovered_through_its_entry_point "
@@ -483,6 +499,7 @@ def test_each_broken_variant_fails_the_check_for_what_it_breaks(
         ("EnvOverHandover", "replaced the job the run was given: the hand-over must win"),
         ("KillsAtOnce", "the flow's cleanup did not run"),
         ("NeverForces", "then by force (SIGKILL or the platform's equivalent)"),
+        ("InlineJob", "a job with a 1 MiB parameter did not arrive intact"),
         ("WaitsForChildren", "after its flow returned, held up by a process the flow started"),
         ("NoisyPreview", "preview produced run output"),
         ("NoisyPreview", "preview shows the value of a secret variable"),

@@ -38,7 +38,7 @@ from shipway.infrastructure import Job
 from shipway_process import Process
 
 async def main() -> None:
-    job = Job.from_json(sys.argv[1])
+    job = Job.from_json(sys.stdin.read())  # not argv: a job may be large
     async def run(*, task_status) -> None:
         await Process().run(job, task_status=task_status)
     async with anyio.create_task_group() as tg:
@@ -75,11 +75,13 @@ def shipway_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 def _orphan(job: Job) -> str:
     """Start ``job`` from a watcher process, then SIGKILL the watcher: the run goes on."""
     watcher = subprocess.Popen(
-        [sys.executable, "-c", WATCHER, job.to_json()],
+        [sys.executable, "-c", WATCHER],
         stdout=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
     )
-    assert watcher.stdout is not None
+    assert watcher.stdin is not None and watcher.stdout is not None
+    watcher.stdin.write(job.to_json().encode())
+    watcher.stdin.close()
     identifier = watcher.stdout.readline().decode().strip()
     watcher.kill()
     watcher.wait()

@@ -1,7 +1,8 @@
 """The engine: the process every infrastructure starts to run one flow run.
 
-``python -m shipway.engine`` reads the job from ``SHIPWAY_FLOW_RUN``, imports the
-flow, validates its parameters, runs it and exits with a ``shipway.exit_status.ExitStatus``
+``python -m shipway.engine`` reads the job from ``SHIPWAY_FLOW_RUN`` (or from the file
+``SHIPWAY_FLOW_RUN_FILE`` names, for a job too large for a variable), imports the flow,
+validates its parameters, runs it and exits with a ``shipway.exit_status.ExitStatus``
 (or the status the flow gave ``sys.exit``). It never talks to a database; the
 infrastructure reports the exit status upwards.
 """

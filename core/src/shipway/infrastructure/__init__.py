@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipway.infrastructure._base import ENGINE_MODULE, EnvValue, Infrastructure, mask_secrets
+from shipway.infrastructure._base import (
+    ENGINE_MODULE,
+    JOB_ENV_MAX_BYTES,
+    EnvValue,
+    Infrastructure,
+    mask_secrets,
+)
 from shipway.infrastructure._capabilities import (
     BuildsImages,
     ImageBuildRequest,
@@ -34,13 +40,15 @@ from shipway.infrastructure._output import (
 )
 from shipway.infrastructure._result import InfrastructureResult, describe_exit_code
 from shipway.infrastructure._secrets import RunSecrets, resolve_secrets
-from shipway.jobs import EXIT_STATUS_FILE_VAR, JOB_ENV_VAR, Job
+from shipway.jobs import EXIT_STATUS_FILE_VAR, JOB_ENV_VAR, JOB_FILE_ENV_VAR, Job
 from shipway.secrets import SecretRef, mask, without_shipway_secrets
 
 __all__ = [
     "ENGINE_MODULE",
     "EXIT_STATUS_FILE_VAR",
+    "JOB_ENV_MAX_BYTES",
     "JOB_ENV_VAR",
+    "JOB_FILE_ENV_VAR",
     "BuildsImages",
     "EnvValue",
     "ImageBuildRequest",

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import contextlib
 import inspect
+import os
+import tempfile
 from abc import abstractmethod
-from collections.abc import AsyncIterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, cast
 
 from anyio import TASK_STATUS_IGNORED
@@ -12,12 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from shipway.infrastructure._errors import InfrastructureError
 from shipway.infrastructure._output import LineSplitter, StreamName, current_output_sink
 from shipway.infrastructure._result import InfrastructureResult
-from shipway.jobs import JOB_ENV_VAR, Job
+from shipway.jobs import JOB_ENV_VAR, JOB_FILE_ENV_VAR, Job
 from shipway.secrets import SecretRef, mask_env
 
-__all__ = ["ENGINE_MODULE", "EnvValue", "Infrastructure", "mask_secrets"]
+__all__ = ["ENGINE_MODULE", "JOB_ENV_MAX_BYTES", "EnvValue", "Infrastructure", "mask_secrets"]
 
 ENGINE_MODULE = "shipway.engine"
+JOB_ENV_MAX_BYTES = 64 * 1024
+"""The largest job handed over in ``SHIPWAY_FLOW_RUN``; a larger one goes in a file
+(``SHIPWAY_FLOW_RUN_FILE``). Operating systems refuse a variable over 128 KiB (Linux:
+"Argument list too long"), and the whole environment is limited too."""
 
 EnvValue = str | SecretRef | None
 """An ``env`` value: a string, a secret reference, or None (unset the variable)."""
@@ -161,7 +168,7 @@ class Infrastructure(BaseModel):
         interpreter = [python] if isinstance(python, str) else list(python)
         return [*interpreter, "-m", ENGINE_MODULE]
 
-    def job_environment(self, job: Job) -> dict[str, str | None]:
+    def job_environment(self, job: Job, job_file: str | None = None) -> dict[str, str | None]:
         """``env`` with the job hand-over laid over it; ``None`` values mean "unset this
         variable".
 
@@ -173,6 +180,10 @@ class Infrastructure(BaseModel):
         Secret references have been replaced by their values before :meth:`run` (see
         :attr:`resolves_secret_references`); one still here is refused rather than
         passed on as text.
+
+        ``job_file`` is for a job too large for a variable (see :meth:`job_file_content`):
+        the path, as the engine sees it, where the plugin puts that content. The job is
+        then named by ``SHIPWAY_FLOW_RUN_FILE`` instead, and ``SHIPWAY_FLOW_RUN`` unset.
         """
         if not self.resolves_secret_references:
             for name, value in self.env.items():
@@ -186,7 +197,49 @@ class Infrastructure(BaseModel):
         # says so); for every other one the check above made the values strings.
         env = cast("dict[str, str | None]", self.env)
         # The one place the precedence is decided: the hand-over comes last.
-        return {**env, "PYTHONUNBUFFERED": "1", JOB_ENV_VAR: job.to_json()}
+        handover: dict[str, str | None] = (
+            {JOB_ENV_VAR: None, JOB_FILE_ENV_VAR: job_file}
+            if job_file
+            else {JOB_ENV_VAR: job.to_json()}
+        )
+        return {**env, "PYTHONUNBUFFERED": "1", **handover}
+
+    @staticmethod
+    def job_file_content(job: Job) -> bytes | None:
+        """The job as the content of a hand-over file (UTF-8 JSON), when it is too large
+        for an environment variable (over :data:`JOB_ENV_MAX_BYTES`); ``None`` when it
+        fits in one. Put it where the engine can read it, and pass that path to
+        :meth:`job_environment`::
+
+            content = self.job_file_content(job)
+            path = None if content is None else put_on_the_platform(content)
+            environment = self.job_environment(job, job_file=path)
+        """
+        text = job.to_json().encode("utf-8")
+        return text if len(text) > JOB_ENV_MAX_BYTES else None
+
+    @contextlib.contextmanager
+    def local_job_environment(self, job: Job) -> Iterator[dict[str, str | None]]:
+        """:meth:`job_environment` for an engine that runs on this machine, with a job
+        too large for a variable put in a private temporary file (0600: parameters may
+        be secret), which the environment names and which is removed when the block
+        exits. Keep the block open until the run has ended::
+
+            with self.local_job_environment(job) as environment:
+                ...  # start the engine with it, and follow the run to its end
+        """
+        content = self.job_file_content(job)
+        if content is None:
+            yield self.job_environment(job)
+            return
+        descriptor, path = tempfile.mkstemp(prefix="shipway-job-", suffix=".json")
+        try:
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(content)
+            yield self.job_environment(job, job_file=path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
 
     def write_output(self, stream: StreamName, data: bytes) -> None:
         """Pass one line of the run's output to whoever is listening (terminal, log store)."""

@@ -87,7 +87,8 @@ def shipway_project(tmp_path: Path) -> ShipwayProject:
     and an environment variable as JSON; ``flows/failing.py`` raises;
     ``flows/sleeper.py`` sleeps until killed and prints ``cleanup`` on the way out;
     ``flows/stubborn.py`` ignores SIGTERM and sleeps; ``flows/leaves_child.py`` starts a
-    process and returns while it still runs.
+    process and returns while it still runs; ``flows/digest.py`` prints the length and
+    SHA-256 of its parameter.
     ``shipway_project.jobs.hello("you")`` builds a Job for one of them (the project is
     its working directory); ``shipway_project.write_flow(name, source)`` adds a flow.
     """

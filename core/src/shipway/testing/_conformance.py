@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import json
+import random
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Hashable
+from collections.abc import Awaitable, Callable, Collection, Hashable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -17,6 +20,7 @@ import pytest
 from pydantic import ValidationError
 
 from shipway.infrastructure import (
+    JOB_ENV_MAX_BYTES,
     JOB_ENV_VAR,
     Infrastructure,
     InfrastructureNotFound,
@@ -305,6 +309,27 @@ class InfrastructureConformance:
             f"{self._explain(finished)}"
         )
 
+    def test_a_job_too_large_for_an_environment_variable_arrives_intact(
+        self, infrastructure: Infrastructure, flow_jobs: FlowJobs
+    ) -> None:
+        data = _large_text(1024 * 1024)  # 1 MiB: 8 times what a variable may hold on Linux
+        advice = (
+            "a job with a 1 MiB parameter did not arrive intact. A job over "
+            f"JOB_ENV_MAX_BYTES ({JOB_ENV_MAX_BYTES}) must be handed over in a file: put "
+            "self.job_file_content(job) where the engine can read it and pass that path to "
+            "self.job_environment(job, job_file=...), or, for an engine on this machine, "
+            "use self.local_job_environment(job)"
+        )
+
+        try:
+            finished = self._run(self._run_to_end, infrastructure, flow_jobs.digest(data))
+        except Exception as exc:  # "Argument list too long", say
+            pytest.fail(f"{advice}; run() raised {_innermost(exc)!r}", pytrace=False)
+
+        digest = hashlib.sha256(data.encode()).hexdigest()
+        arrived = f"shipway-digest: {len(data)} {digest}\n" in self._stdout(finished.output)
+        assert finished.result.status_code == 0 and arrived, f"{advice}; {self._explain(finished)}"
+
     def test_failing_flow_gives_a_non_zero_status(
         self, infrastructure: Infrastructure, flow_jobs: FlowJobs
     ) -> None:
@@ -527,6 +552,22 @@ class InfrastructureConformance:
     @staticmethod
     def _explain(finished: FinishedRun) -> str:
         return f"{finished.result.describe()}; output:\n{finished.output.text()}"
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """The one exception inside task groups' exception groups, if there is only one."""
+    inner: Sequence[BaseException] = getattr(exc, "exceptions", ())
+    while len(inner) == 1:
+        exc = inner[0]
+        inner = getattr(exc, "exceptions", ())
+    return exc
+
+
+def _large_text(size: int) -> str:
+    """``size`` characters of pseudo-random text (the same every time), which compress
+    as real data does, not as a repeated character would."""
+    raw = random.Random(size).randbytes(size)
+    return base64.b64encode(raw).decode("ascii")[:size]
 
 
 async def _end_or_cancel(handle: RunHandle, deadline: float) -> bool:

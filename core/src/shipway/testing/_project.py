@@ -22,7 +22,7 @@ __all__ = [
 FLOWS_DIRNAME = "flows"
 """The project's sub-directory holding the flows: entrypoints are ``flows/<name>.py:<name>``."""
 
-STANDARD_FLOWS = ("echo", "failing", "hello", "leaves_child", "sleeper", "stubborn")
+STANDARD_FLOWS = ("digest", "echo", "failing", "hello", "leaves_child", "sleeper", "stubborn")
 """Each is ``flows/<name>.py`` with a flow function ``<name>``."""
 
 
@@ -74,6 +74,10 @@ class FlowJobs:
         """Prints ``shipway-echo: {json}``: its parameters and the value of the environment
         variable named by ``variable`` (default ``SHIPWAY_CONFORMANCE_VALUE``)."""
         return self.job("echo", message=message, **parameters)
+
+    def digest(self, data: str) -> Job:
+        """Prints ``shipway-digest: <length> <SHA-256 of data as UTF-8>``."""
+        return self.job("digest", data=data)
 
     def failing(self, message: str = "failing on purpose") -> Job:
         """Prints ``about to fail``, then raises ``RuntimeError(message)``: exit status 1."""

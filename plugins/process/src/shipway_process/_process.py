@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -21,6 +22,7 @@ from pydantic import Field, model_validator
 from shipway.infrastructure import (
     ENGINE_MODULE,
     EXIT_STATUS_FILE_VAR,
+    JOB_FILE_ENV_VAR,
     Infrastructure,
     InfrastructureError,
     InfrastructureNotAvailable,
@@ -52,6 +54,8 @@ _LEFTOVER_GRACE_SECONDS = 2
 # Once the run is over, its pipes are read this much longer at most, for output still
 # on its way: a process that left the run's group may keep them open for ever.
 _DRAIN_SECONDS = 2
+# What a preview shows for a job too large for an environment variable.
+_PREVIEW_JOB_FILE = os.path.join(tempfile.gettempdir(), "shipway-job-XXXXXXXX.json")
 # A re-attached run's engine that still seems to run this long after writing its exit
 # status is taken as gone (see _engine_exit_code).
 _EXITING_SECONDS = 5
@@ -128,10 +132,15 @@ class Process(Infrastructure):
         return project / Path(self.working_dir).expanduser()
 
     def _environment(
-        self, job: Job, inherited: Mapping[str, str], files: RunFiles | None = None
+        self,
+        handover: Mapping[str, str | None],
+        inherited: Mapping[str, str],
+        files: RunFiles | None = None,
     ) -> dict[str, str]:
+        """``inherited`` with the run's environment (``env`` and the job hand-over) laid
+        over it; ``None`` unsets a variable."""
         env = without_shipway_secrets(inherited)  # the agent's own; a run references its own
-        for key, value in self.job_environment(job).items():
+        for key, value in handover.items():
             if value is None:
                 env.pop(key, None)
             else:
@@ -163,7 +172,7 @@ class Process(Infrastructure):
                 hint="Install it or fix 'python' / 'command' on the process infrastructure.",
             )
 
-    async def _check_engine_importable(self, job: Job) -> None:
+    async def _check_engine_importable(self, job: Job, environment: Mapping[str, str]) -> None:
         """Another interpreter may lack shipway; say so instead of failing as the flow would."""
         interpreter = self._interpreter()
         key = (tuple(interpreter), str(self._cwd(job)))
@@ -176,7 +185,7 @@ class Process(Infrastructure):
                 probe = await anyio.run_process(
                     [*interpreter, "-c", f"import {ENGINE_MODULE}"],
                     cwd=self._cwd(job),
-                    env=self._environment(job, os.environ),
+                    env=environment,
                     check=False,
                 )
             except OSError as exc:  # not executable, not a program, a directory...
@@ -203,15 +212,31 @@ class Process(Infrastructure):
     ) -> InfrastructureResult:
         command = self.job_command(self._interpreter())
         self._check_startable(job, command)
-        await self._check_engine_importable(job)
         files = RunFiles.new()
+        with self.local_job_environment(job) as handover:
+            job_file = handover.get(JOB_FILE_ENV_VAR)
+            if files is not None and job_file:  # removed by whoever sees the run end
+                files.job = Path(job_file)
+            environment = self._environment(handover, os.environ, files)
+            await self._check_engine_importable(job, environment)
+            return await self._start(command, job, environment, files, task_status)
+
+    async def _start(
+        self,
+        command: list[str],
+        job: Job,
+        environment: dict[str, str],
+        files: RunFiles | None,
+        task_status: TaskStatus[str],
+    ) -> InfrastructureResult:
+        """Start the engine and follow it to its end."""
         pipes = OutputPipes(self.stream_output)
         try:
             try:
                 process = await anyio.open_process(
                     command,
                     cwd=self._cwd(job),
-                    env=self._environment(job, os.environ, files),
+                    env=environment,
                     stdin=subprocess.DEVNULL,
                     stdout=pipes.child_end("stdout"),
                     stderr=pipes.child_end("stderr"),
@@ -306,7 +331,8 @@ class Process(Infrastructure):
 
     def preview(self, job: Job | None = None) -> str:
         job = self.preview_job(job)
-        environment = mask_secrets(self.job_environment(job))
+        job_file = _PREVIEW_JOB_FILE if self.job_file_content(job) is not None else None
+        environment = mask_secrets(self.job_environment(job, job_file=job_file))
         unset = [f"-u {shlex.quote(k)}" for k, v in environment.items() if v is None]
         assigned = [f"{k}={shlex.quote(v)}" for k, v in environment.items() if v is not None]
         return " \\\n  ".join(

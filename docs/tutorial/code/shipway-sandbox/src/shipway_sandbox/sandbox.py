@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from typing import Literal
 
 import anyio
@@ -60,10 +61,10 @@ class Sandbox(Infrastructure):
     def _command(self) -> list[str]:
         return self.job_command(sys.executable)  # `command`, or python -m shipway.engine
 
-    def _environment(self, job: Job) -> dict[str, str]:
+    def _environment(self, handover: Mapping[str, str | None]) -> dict[str, str]:
         """The allowed part of this process's environment, then `env` and the job."""
         environment = {k: v for k, v in os.environ.items() if k in self.allow_env}
-        for key, value in self.job_environment(job).items():
+        for key, value in handover.items():
             if value is None:  # null in `env`: unset it
                 environment.pop(key, None)
             else:
@@ -76,12 +77,19 @@ class Sandbox(Infrastructure):
     async def run(
         self, job: Job, task_status: TaskStatus[str] = anyio.TASK_STATUS_IGNORED
     ) -> InfrastructureResult:
+        # A job too large for a variable is in a file until the run is over.
+        with self.local_job_environment(job) as handover:
+            return await self._run(job, handover, task_status)
+
+    async def _run(
+        self, job: Job, handover: Mapping[str, str | None], task_status: TaskStatus[str]
+    ) -> InfrastructureResult:
         command = self._command()
         try:
             process = await anyio.open_process(
                 command,
                 cwd=job.working_dir,
-                env=self._environment(job),
+                env=self._environment(handover),
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # its own process group, for kill()
             )
@@ -152,7 +160,7 @@ class Sandbox(Infrastructure):
     # --8<-- [start:preview]
     def preview(self, job: Job | None = None) -> str:
         job = self.preview_job(job)
-        environment = mask_secrets(self._environment(job))
+        environment = mask_secrets(self._environment(self.job_environment(job)))
         lines = [f"cd {shlex.quote(job.working_dir)} &&"] if job.working_dir else []
         lines.append("env -i")  # start from an empty environment
         lines += [f"{key}={shlex.quote(value or '')}" for key, value in environment.items()]
