@@ -5,8 +5,10 @@ No engine needed: these check what the plugin makes of its configuration.
 
 from __future__ import annotations
 
+import io
 import shlex
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -297,6 +299,30 @@ def test_spec_labels_env_and_command() -> None:
     assert handed_over.working_dir is None
     assert handed_over.parameters == {"name": "docker"}
     assert spec.extra_hosts == {"host.docker.internal": "host-gateway"}
+
+
+def test_a_large_job_is_copied_into_the_container_instead_of_the_environment() -> None:
+    large = job(parameters={"blob": "x" * 1024 * 1024})
+
+    spec = DockerContainer().container_spec(large)
+
+    assert "SHIPWAY_FLOW_RUN" not in spec.environment
+    assert spec.environment["SHIPWAY_FLOW_RUN_FILE"] == "/.shipway-flow-run.json"
+    assert spec.job_file is not None
+    assert Job.from_json(spec.job_file.decode()) == large.replace(working_dir=None)
+    with tarfile.open(fileobj=io.BytesIO(spec.job_archive())) as archive:
+        [member] = archive.getmembers()
+        assert member.name == ".shipway-flow-run.json" and member.mode == 0o444
+        extracted = archive.extractfile(member)
+        assert extracted is not None and extracted.read() == spec.job_file
+    preview = DockerContainer().preview(large)
+    assert "-e SHIPWAY_FLOW_RUN_FILE=/.shipway-flow-run.json" in preview
+    assert "xxxx" not in preview
+    assert preview.endswith("copied into the container as /.shipway-flow-run.json before it starts")
+
+
+def test_a_small_job_has_no_job_file() -> None:
+    assert DockerContainer().container_spec(job()).job_file is None
 
 
 def test_no_host_alias_when_sharing_another_containers_network() -> None:

@@ -44,6 +44,7 @@ from shipway_docker._preview import docker_run_command
 from shipway_docker._pull import ensure_image
 from shipway_docker._spec import (
     HOST_GATEWAY,
+    JOB_FILE_PATH,
     LABEL_PREFIX,
     ContainerSpec,
     resolve_volumes,
@@ -207,11 +208,15 @@ class DockerContainer(Infrastructure):
         # The engine resolves the entrypoint against the image's working directory.
         in_container = job.replace(working_dir=None)
         joins_other_container = (self.network_mode or "").startswith("container:")
+        job_file = self.job_file_content(in_container)  # too large for the environment
+        handover = self.job_environment(
+            in_container, job_file=None if job_file is None else JOB_FILE_PATH
+        )
         return ContainerSpec(
             image=self.image,
             name=run_container_name(self.name, job.flow_name, job.flow_run_id),
             command=self.job_command(),
-            environment=without_unset(self.job_environment(in_container)),
+            environment=without_unset(handover),
             labels={
                 **self.labels,
                 **run_labels(job, LABEL_PREFIX),
@@ -226,6 +231,7 @@ class DockerContainer(Infrastructure):
             # A container sharing another's network stack cannot have its own hosts.
             extra_hosts=dict(HOST_GATEWAY) if linux_engine and not joins_other_container else {},
             auto_remove=self.auto_remove,
+            job_file=job_file,
         )
 
     # -- the contract --------------------------------------------------------------

@@ -53,8 +53,11 @@ def create_container(engine: Engine, spec: ContainerSpec) -> str:
 
 
 def start_container(engine: Engine, spec: ContainerSpec, container_id: str) -> None:
-    """Join the other networks, then start."""
+    """Copy a large job in, join the other networks, then start."""
     api = engine.client.api
+    if spec.job_file is not None:
+        with engine_errors(engine.address, "copying the job into the container"):
+            api.put_archive(container_id, "/", spec.job_archive())
     for network in spec.networks[1:]:
         with engine_errors(engine.address, f"connecting the container to network {network!r}"):
             api.connect_container_to_network(container_id, network)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 
 from shipway.infrastructure import mask_secrets
-from shipway_docker._spec import ContainerSpec
+from shipway_docker._spec import JOB_FILE_PATH, ContainerSpec
 
 __all__ = ["docker_run_command"]
 
@@ -42,4 +42,10 @@ def docker_run_command(spec: ContainerSpec, docker_host: str | None = None) -> s
     words.extend(["--add-host", f"{host}:{address}"] for host, address in spec.extra_hosts.items())
     words.append([spec.image])
     words.append(spec.command)
-    return " \\\n  ".join(shlex.join(line) for line in words)
+    text = " \\\n  ".join(shlex.join(line) for line in words)
+    if spec.job_file is not None:  # what `docker run` cannot say
+        text += (
+            f"\n# the job ({len(spec.job_file)} bytes, too large for SHIPWAY_FLOW_RUN) is "
+            f"copied into the container as {JOB_FILE_PATH} before it starts"
+        )
+    return text

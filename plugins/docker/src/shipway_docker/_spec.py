@@ -6,7 +6,9 @@ Building it is pure (no engine calls), so the preview is exactly what a run woul
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
+import tarfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HOST_GATEWAY",
+    "JOB_FILE_PATH",
     "LABEL_PREFIX",
     "ContainerSpec",
     "resolve_volumes",
@@ -29,6 +32,9 @@ LABEL_PREFIX = "io.shipway."
 # On a Linux engine the host is not reachable by name unless we say so (Docker Desktop
 # does it by itself); "host-gateway" is the engine's own address for the host (20.10+).
 HOST_GATEWAY = {"host.docker.internal": "host-gateway"}
+JOB_FILE_PATH = "/.shipway-flow-run.json"
+"""Where a job too large for an environment variable is put in the container: at the
+root, where no volume can be mounted over it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +53,21 @@ class ContainerSpec:
     privileged: bool = False
     extra_hosts: dict[str, str] = dataclasses.field(default_factory=dict)
     auto_remove: bool = False
+    job_file: bytes | None = None
+    """A job too large for the environment: copied to JOB_FILE_PATH before the start."""
+
+    def job_archive(self) -> bytes:
+        """``job_file`` as the tar archive ``put_archive`` takes, to extract at ``/``.
+        Readable by any user, as the image may run as one that is not root; nobody
+        outside the container sees it who could not read its environment as well."""
+        assert self.job_file is not None
+        member = tarfile.TarInfo(JOB_FILE_PATH.lstrip("/"))
+        member.size = len(self.job_file)
+        member.mode = 0o444
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            archive.addfile(member, io.BytesIO(self.job_file))
+        return buffer.getvalue()
 
     def create_arguments(self, api: docker.APIClient, name: str) -> dict[str, Any]:
         """Keyword arguments for ``APIClient.create_container``, named ``name``.
