@@ -6,13 +6,17 @@ strictly (kubernetes-validate), with and without customizations.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
+import random
 import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 import yaml
 from pydantic import ValidationError
@@ -22,6 +26,7 @@ from shipway.plugins import get_registry
 from shipway_kubernetes import KubernetesJob
 from shipway_kubernetes._cluster import describe_api_error, missing_permission
 from shipway_kubernetes._fields import default_image, job_name, label_value
+from shipway_kubernetes._handover import compress_job, job_secret_manifest
 from shipway_kubernetes._identifier import format_identifier, parse_identifier
 from shipway_kubernetes._lifecycle import as_model
 from shipway_kubernetes._manifest import RUN_LABEL
@@ -165,6 +170,76 @@ def test_the_job_handover_wins_over_an_env_entry_of_the_same_name(
     in_the_image = a_job(working_dir=None)  # the image's working directory
     assert handed_over == [{"name": "SHIPWAY_FLOW_RUN", "value": in_the_image.to_json()}]
     assert {"name": "PLAIN", "value": "1"} in env
+
+
+def a_large_job(size: int = 256 * 1024) -> Job:
+    """Too large for an environment variable; pseudo-random, so it compresses as data does."""
+    blob = base64.b64encode(random.Random(size).randbytes(size)).decode()[:size]
+    return a_job(parameters={"blob": blob})
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_a_large_jobs_manifest_and_secret_are_valid_by_the_official_schema(shape: str) -> None:
+    infrastructure = KubernetesJob(**SHAPES[shape])
+    large = a_large_job()
+
+    manifest = manifest_of(infrastructure, large)
+    secret = job_secret_manifest(manifest, "0f3a9c2e-uid", compress_job(large.to_json().encode()))
+
+    validate_strictly(manifest)
+    as_model(manifest, _to_dict)
+    validate_strictly(secret)
+    validate_strictly(yaml.safe_load(infrastructure.preview(large)))
+
+
+def test_a_large_job_is_mounted_from_a_secret_the_job_owns() -> None:
+    large = a_large_job()
+    manifest = manifest_of(KubernetesJob(env={"SHIPWAY_FLOW_RUN_FILE": "/not/it"}), large)
+    name = manifest["metadata"]["name"]
+
+    container = container_of(manifest)
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert "SHIPWAY_FLOW_RUN" not in env
+    assert env["SHIPWAY_FLOW_RUN_FILE"] == "/var/run/shipway/job/job.json.gz"
+    assert container["volumeMounts"] == [
+        {"name": "shipway-job", "mountPath": "/var/run/shipway/job", "readOnly": True}
+    ]
+    assert manifest["spec"]["template"]["spec"]["volumes"] == [
+        {"name": "shipway-job", "secret": {"secretName": f"{name}-job"}}
+    ]
+    in_the_image = large.replace(working_dir=None)  # the image's working directory
+    secret = job_secret_manifest(manifest, "uid-1", compress_job(in_the_image.to_json().encode()))
+    assert secret["metadata"]["name"] == f"{name}-job"
+    assert secret["metadata"]["ownerReferences"] == [
+        {"apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": "uid-1"}
+    ]
+    assert secret["metadata"]["labels"][RUN_LABEL] == name
+    content = gzip.decompress(base64.b64decode(secret["data"]["job.json.gz"]))
+    assert Job.from_json(content.decode()) == in_the_image
+
+
+def test_the_preview_of_a_large_job_names_its_secret_and_shows_no_job() -> None:
+    large = a_large_job()
+
+    preview = KubernetesJob().preview(large)
+
+    assert large.parameters["blob"][:40] not in preview
+    assert "SHIPWAY_FLOW_RUN_FILE" in preview
+    assert re.search(r"^# and Secret \S+-job, owned by the Job: the job", preview, re.M)
+
+
+def test_a_job_too_large_even_for_a_secret_is_refused_before_the_cluster_is_contacted(
+    tmp_path: Path,
+) -> None:
+    huge = a_large_job(2 * 1024 * 1024)  # random text: about 1.5 MiB compressed
+    infrastructure = KubernetesJob(kubeconfig=tmp_path / "no-such-kubeconfig")
+
+    with pytest.raises(InfrastructureError) as caught:
+        anyio.run(infrastructure.run, huge)
+
+    assert "too large to hand over on Kubernetes" in caught.value.message
+    assert "a Secret holds at most 1048576" in caught.value.message
+    assert caught.value.hint is not None and "by reference" in caught.value.hint
 
 
 def test_names_and_labels_follow_kubernetes_rules() -> None:

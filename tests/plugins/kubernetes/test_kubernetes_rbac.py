@@ -9,6 +9,7 @@ secrets, and granting cluster roles needs an administrator).
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import time
@@ -128,6 +129,20 @@ def test_the_documented_role_runs_streams_and_kills(
     assert "cleanup" in sink.text()
 
 
+def test_the_documented_role_runs_a_job_too_large_for_an_environment_variable(
+    kube_cluster: KubeCluster, kube_namespace: str, runtime_image: str, agent_kubeconfig: Path
+) -> None:
+    """It goes in a Secret the agent creates (docs: Large jobs)."""
+    agent = kube_job(kube_cluster, kube_namespace, runtime_image, kubeconfig=agent_kubeconfig)
+    data = "large " * 40_000  # 240,000 characters
+
+    finished = bounded(run_job, agent, FLOWS.digest(data))
+
+    digest = hashlib.sha256(data.encode()).hexdigest()
+    assert finished.result.status_code == 0, finished.output.text()[-2000:]
+    assert f"shipway-digest: {len(data)} {digest}\n" in finished.output.text()
+
+
 def test_the_documented_role_can_read_the_events_of_a_run_that_cannot_start(
     kube_cluster: KubeCluster, kube_namespace: str, runtime_image: str, agent_kubeconfig: Path
 ) -> None:
@@ -147,4 +162,3 @@ def test_the_documented_role_can_read_the_events_of_a_run_that_cannot_start(
     while leftovers(kube_cluster, kube_namespace):
         assert time.monotonic() < deadline, leftovers(kube_cluster, kube_namespace)
         time.sleep(0.2)
-

@@ -7,6 +7,7 @@ fault-proxy tests skip there.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -87,6 +88,31 @@ def test_hello_flow_runs_end_to_end_in_a_job(
     job = kube_cluster.batch().read_namespaced_job(job_name, namespace)
     assert job.metadata.labels["shipway.io/run"] == job_name
     assert job.status.succeeded == 1
+
+
+def test_a_large_job_arrives_through_a_secret_the_cluster_deletes_with_its_job(
+    k8s: KubernetesJob, kube_cluster: KubeCluster, kube_namespace: str
+) -> None:
+    data = "".join(chr(0x61 + (i * 7) % 26) for i in range(300 * 1024))  # over 128 KiB
+
+    finished = bounded(run_job, k8s, FLOWS.digest(data))
+
+    digest = hashlib.sha256(data.encode()).hexdigest()
+    assert finished.result.status_code == 0, finished.output.text()[-2000:]
+    assert f"shipway-digest: {len(data)} {digest}\n" in finished.output.text()
+    _, namespace, job_name = parse_identifier(finished.identifier)
+    secret = kube_cluster.core().read_namespaced_secret(f"{job_name}-job", namespace)
+    [owner] = secret.metadata.owner_references
+    assert (owner.kind, owner.name) == ("Job", job_name)
+    kube_cluster.batch().delete_namespaced_job(job_name, namespace, propagation_policy="Background")
+    wait_for(
+        "the garbage collector to delete the Secret with its Job",
+        lambda: (
+            not kube_cluster.core()
+            .list_namespaced_secret(namespace, field_selector=f"metadata.name={job_name}-job")
+            .items
+        ),
+    )
 
 
 def test_parameters_and_env_arrive_including_value_from(
@@ -352,7 +378,7 @@ def test_an_exceeded_resource_quota_is_diagnosed(
     # Admission refuses every pod ("status unknown") until the controller has counted.
     wait_for(
         "the quota to be counted",
-        lambda: (core.read_namespaced_resource_quota("tight", kube_namespace).status.hard or {}),
+        lambda: core.read_namespaced_resource_quota("tight", kube_namespace).status.hard or {},
     )
     greedy = k8s.model_copy(update={"memory_request": "128Mi", "memory_limit": "128Mi"})
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import docker.errors
 import environment
+import volumes
 from events import EventRecorder
 from informer import PodInformer
 from kubernetes import client
@@ -144,6 +145,13 @@ class PodWorker:
             self._image_missing(pod, spec, retry)
             return
         try:
+            binds = self.runtime.volumes.binds(self.core, pod, spec)
+        except volumes.MountFailed as exc:  # the real kubelet retries, the pod waits
+            self._waiting(pod, spec, "ContainerCreating", str(exc))
+            self.events.record(pod, "Warning", "FailedMount", str(exc))
+            retry.next_try = time.monotonic() + 1
+            return
+        try:
             variables = environment.resolve(self.core, pod, spec)
         except environment.ConfigError as exc:
             self._waiting(pod, spec, "CreateContainerConfigError", str(exc))
@@ -166,7 +174,7 @@ class PodWorker:
             else [environment.expand(part, variables) for part in spec.args]
         )
         try:
-            container = self.runtime.start(pod, spec, variables)
+            container = self.runtime.start(pod, spec, variables, binds)
         except docker.errors.APIError as exc:
             message = exc.explanation or str(exc)
             self.events.record(pod, "Warning", "Failed", f"Error: {message}")

@@ -1,6 +1,7 @@
 """Pod containers as Docker containers on the local engine: the part that makes the
 tests real (real processes, real exit codes, real OOM kills, real logs). Only the first
-container of a pod runs; volumes, probes and init containers are not supported."""
+container of a pod runs; of volumes, only secret and configMap ones are mounted
+(volumes.py); probes and init containers are not supported."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import docker
 import docker.errors
 import quantity
+from volumes import Volumes
 
 log = logging.getLogger("kubelet.runtime")
 
@@ -27,6 +29,7 @@ class Runtime:
     def __init__(self, stack_id: str) -> None:
         self.docker = docker.from_env(timeout=120)
         self.stack_id = stack_id
+        self.volumes = Volumes(stack_id)
 
     def image_present(self, image: str) -> bool:
         try:
@@ -48,8 +51,9 @@ class Runtime:
         )
         return found[0] if found else None
 
-    def start(self, pod: Any, spec: Any, environment: dict[str, str]) -> Any:
-        """Create and start the container for ``spec`` (a V1Container) of ``pod``."""
+    def start(self, pod: Any, spec: Any, environment: dict[str, str], binds: list[str]) -> Any:
+        """Create and start the container for ``spec`` (a V1Container) of ``pod``, with
+        ``binds`` (its volumes, see volumes.py) mounted."""
         limits = (spec.resources and spec.resources.limits) or {}
         options: dict[str, Any] = {}
         if "memory" in limits:
@@ -63,6 +67,7 @@ class Runtime:
             entrypoint=spec.command or None,
             command=spec.args if spec.args is not None else ([] if spec.command else None),
             environment=environment,
+            volumes=binds,
             working_dir=spec.working_dir or None,
             name=f"k8s_{spec.name}_{metadata.name}_{metadata.namespace}_{metadata.uid[:8]}",
             labels={
@@ -88,7 +93,9 @@ class Runtime:
     def remove(self, container: Any) -> None:
         with contextlib.suppress(docker.errors.NotFound):
             container.remove(force=True)
+        self.volumes.remove(container.labels[UID_LABEL])
 
     def remove_all(self) -> None:
         for container in self.containers().values():
             self.remove(container)
+        self.volumes.remove_all()

@@ -34,8 +34,21 @@ from shipway_kubernetes._fields import (
     quantity,
 )
 from shipway_kubernetes._follow import JobFollower
+from shipway_kubernetes._handover import (
+    JOB_FILE_PATH,
+    SECRET_MAX_BYTES,
+    compress_job,
+    job_secret_manifest,
+    job_secret_name,
+)
 from shipway_kubernetes._identifier import format_identifier, parse_identifier
-from shipway_kubernetes._lifecycle import create_job, delete_job, delete_or_warn, read_job
+from shipway_kubernetes._lifecycle import (
+    create_job,
+    create_secret,
+    delete_job,
+    delete_or_warn,
+    read_job,
+)
 from shipway_kubernetes._manifest import (
     CONTAINER_NAME,
     JobSettings,
@@ -219,7 +232,11 @@ class KubernetesJob(Infrastructure):
         name = job_name(self.name, job.flow_name, job.flow_run_id, job_name_suffix)
         # The engine resolves the entrypoint against the image's working directory.
         # valueFrom sources in env pass through job_environment unchanged.
-        env: Mapping[str, EnvValue] = self.job_environment(job.replace(working_dir=None))
+        in_container = job.replace(working_dir=None)
+        large = self.job_file_content(in_container) is not None  # in a Secret, then
+        env: Mapping[str, EnvValue] = self.job_environment(
+            in_container, job_file=JOB_FILE_PATH if large else None
+        )
         resources: dict[str, dict[str, str]] = {}
         for kind, cpu, memory in (
             ("requests", self.cpu_request, self.memory_request),
@@ -244,6 +261,7 @@ class KubernetesJob(Infrastructure):
             backoff_limit=self.backoff_limit,
             finished_job_ttl=self.finished_job_ttl,
             resources=resources,
+            job_secret=job_secret_name(name) if large else None,
         )
         manifest = build_manifest(self.job, settings)
         problems = manifest_problems(manifest)
@@ -262,11 +280,28 @@ class KubernetesJob(Infrastructure):
             raise InfrastructureError(
                 str(exc), hint="Fix the job or customizations field (`preview` shows the Job)."
             ) from None
+        large_job = self._large_job(job)
         cluster = await self._connect()
         try:
-            return await self._run_job(cluster, manifest, task_status)
+            return await self._run_job(cluster, manifest, large_job, task_status)
         finally:
             cluster.close()
+
+    def _large_job(self, job: Job) -> bytes | None:
+        """The job as its Secret holds it (gzip), when it is too large for the
+        environment; None when it is not. One too large for a Secret is an error."""
+        content = self.job_file_content(job.replace(working_dir=None))
+        if content is None:
+            return None
+        compressed = compress_job(content)
+        if len(compressed) > SECRET_MAX_BYTES:
+            raise InfrastructureError(
+                f"the job is too large to hand over on Kubernetes: {len(compressed)} bytes "
+                f"even gzip-compressed, and a Secret holds at most {SECRET_MAX_BYTES}",
+                hint="Pass large inputs by reference (a path or URL the flow reads) "
+                "instead of as parameters.",
+            )
+        return compressed
 
     async def _connect(self) -> Cluster:
         # Abandoned on cancellation: a cluster that does not answer must not hold up Ctrl-C.
@@ -275,7 +310,11 @@ class KubernetesJob(Infrastructure):
         )
 
     async def _run_job(
-        self, cluster: Cluster, manifest: dict[str, Any], task_status: TaskStatus[str]
+        self,
+        cluster: Cluster,
+        manifest: dict[str, Any],
+        large_job: bytes | None,
+        task_status: TaskStatus[str],
     ) -> InfrastructureResult:
         namespace = manifest["metadata"]["namespace"]
         name = manifest["metadata"]["name"]
@@ -283,9 +322,12 @@ class KubernetesJob(Infrastructure):
         # Shielded: a Job created while we were being cancelled must still be deleted,
         # which the block below does at the first checkpoint after it.
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(create_job, cluster, manifest)
+            created = await anyio.to_thread.run_sync(create_job, cluster, manifest)
         identifier = format_identifier(cluster.uid, namespace, name)
         try:
+            if large_job is not None:  # the pod waits for it to mount; the Job owns it
+                secret = job_secret_manifest(manifest, created["metadata"]["uid"], large_job)
+                await anyio.to_thread.run_sync(create_secret, cluster, secret)
             task_status.started(identifier)
             follower = self._follower(cluster, identifier, namespace, name, container)
             if self.job_watch_timeout_seconds is None:
@@ -380,7 +422,16 @@ class KubernetesJob(Infrastructure):
         preview's is derived from the job, so previews of one job are identical."""
         shown = self.preview_job(job)
         suffix = hashlib.sha256(shown.to_json().encode()).hexdigest()[:5]
-        return manifest_yaml(self.job_manifest(shown, job_name_suffix=suffix))
+        manifest = self.job_manifest(shown, job_name_suffix=suffix)
+        text = manifest_yaml(manifest)
+        large_job = self.job_file_content(shown.replace(working_dir=None))
+        if large_job is not None:  # not shown: it is the job itself, and may hold secrets
+            text += (
+                f"# and Secret {job_secret_name(manifest['metadata']['name'])}, owned by the "
+                f"Job: the job ({len(large_job)} bytes, too large for SHIPWAY_FLOW_RUN), "
+                f"gzip-compressed, mounted as {JOB_FILE_PATH}\n"
+            )
+        return text
 
 
 def _load_manifest_file(path: Path) -> dict[str, Any]:

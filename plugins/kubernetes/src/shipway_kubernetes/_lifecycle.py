@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "as_model",
     "create_job",
+    "create_secret",
     "delete_job",
     "delete_or_warn",
     "list_events",
@@ -55,6 +56,31 @@ def create_job(cluster: Cluster, manifest: dict[str, Any]) -> dict[str, Any]:
         created = retry_transient(create)
     job: dict[str, Any] = cluster.as_dict(created)
     return job
+
+
+def create_secret(cluster: Cluster, manifest: dict[str, Any]) -> None:
+    """Create a Secret (a large job's, see _handover.py); one that our own earlier
+    attempt created before its answer got lost is fine."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    namespace = manifest["metadata"]["namespace"]
+    name = manifest["metadata"]["name"]
+    body = client.V1Secret.from_dict(manifest)
+    assert body is not None
+    attempts = 0
+
+    def create() -> None:
+        nonlocal attempts
+        attempts += 1
+        try:
+            cluster.core().create_namespaced_secret(namespace, body, _request_timeout=60)
+        except ApiException as exc:
+            if not (exc.status == 409 and attempts > 1):
+                raise
+
+    with api_errors(cluster.server, f"creating Secret {name} in namespace {namespace}"):
+        retry_transient(create)
 
 
 def as_model(manifest: dict[str, Any], to_dict: Callable[[Any], Any]) -> V1Job:

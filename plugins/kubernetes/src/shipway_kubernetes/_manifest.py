@@ -16,6 +16,7 @@ from typing import Any
 
 from shipway.infrastructure import Job, SecretRef, run_labels
 from shipway_kubernetes._fields import env_entry, label_value
+from shipway_kubernetes._handover import mount_job_secret
 
 __all__ = [
     "CONTAINER_NAME",
@@ -59,6 +60,8 @@ class JobSettings:
     backoff_limit: int | None = None
     finished_job_ttl: int | None = None
     resources: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
+    job_secret: str | None = None
+    """The Secret holding a job too large for the environment (see _handover.py)."""
 
 
 def pod_selector(job_name: str) -> str:
@@ -121,6 +124,11 @@ def build_manifest(base: Mapping[str, Any] | None, settings: JobSettings) -> dic
     if not isinstance(containers[0], dict):
         raise ManifestError("job: spec.template.spec.containers[0] must be a mapping")
     _fill_container(containers[0], settings)
+    if settings.job_secret:
+        try:
+            mount_job_secret(pod, containers[0], settings.job_secret)
+        except ValueError as exc:
+            raise ManifestError(str(exc)) from None
     return manifest
 
 
