@@ -18,7 +18,6 @@ import pytest
 from _process_helpers import (
     WAIT_SECONDS,
     RecordingSink,
-    RunHandle,
     WriteFlow,
     running,
     wait_until_gone,
@@ -78,27 +77,26 @@ def reap() -> Iterator[list[int]]:
             os.kill(pid, signal.SIGKILL)
 
 
-async def _run(
-    process: Process, write_flow: WriteFlow, sink: RecordingSink, **parameters: object
-) -> RunHandle:
+async def _run_quickly(
+    write_flow: WriteFlow, sink: RecordingSink, reap: list[int], **parameters: object
+) -> None:
+    """Run the flow to its end, which must come far sooner than its children's, with
+    status 0; its children are noted for ``reap`` as they are reported."""
+    sink.on_line = lambda stream, line: reap.extend(_children(sink)[len(reap) :])
     job = write_flow("leaves_children", LEAVES_CHILDREN, **parameters)
+    began = time.monotonic()
     with output_sink(sink), anyio.fail_after(WAIT_SECONDS):
-        async with running(process, job) as handle:
+        async with running(Process(), job) as handle:
             pass
-    assert handle.result is not None
-    return handle
+    assert time.monotonic() - began < QUICK_SECONDS, "the run waited for the flow's children"
+    assert handle.result is not None and handle.result.status_code == 0, sink.text()
 
 
 async def test_a_flow_that_returns_ends_its_run_at_once_and_its_children_are_stopped(
     write_flow: WriteFlow, sink: RecordingSink, reap: list[int]
 ) -> None:
-    sink.on_line = lambda stream, line: reap.extend(_children(sink)[len(reap) :])
-    began = time.monotonic()
+    await _run_quickly(write_flow, sink, reap, count=2)
 
-    handle = await _run(Process(), write_flow, sink, count=2)
-
-    assert time.monotonic() - began < QUICK_SECONDS, "the run waited for the flow's children"
-    assert handle.result is not None and handle.result.status_code == 0, sink.text()
     children = _children(sink)
     assert len(children) == 2
     for child in children:
@@ -111,13 +109,8 @@ async def test_a_flow_that_returns_ends_its_run_at_once_and_its_children_are_sto
 async def test_a_child_that_ignores_sigterm_is_killed_after_a_short_grace(
     write_flow: WriteFlow, sink: RecordingSink, reap: list[int]
 ) -> None:
-    sink.on_line = lambda stream, line: reap.extend(_children(sink)[len(reap) :])
-    began = time.monotonic()
+    await _run_quickly(write_flow, sink, reap, how="stubborn")
 
-    handle = await _run(Process(), write_flow, sink, how="stubborn")
-
-    assert time.monotonic() - began < QUICK_SECONDS
-    assert handle.result is not None and handle.result.status_code == 0
     [child] = _children(sink)
     assert await wait_until_gone(child, 5)
     assert "stopped 1 leftover process(es)" in sink.text("stderr")
@@ -126,13 +119,8 @@ async def test_a_child_that_ignores_sigterm_is_killed_after_a_short_grace(
 async def test_children_still_writing_do_not_hold_up_the_end(
     write_flow: WriteFlow, sink: RecordingSink, reap: list[int]
 ) -> None:
-    sink.on_line = lambda stream, line: reap.extend(_children(sink)[len(reap) :])
-    began = time.monotonic()
+    await _run_quickly(write_flow, sink, reap, output="chatty")
 
-    handle = await _run(Process(), write_flow, sink, output="chatty")
-
-    assert time.monotonic() - began < QUICK_SECONDS
-    assert handle.result is not None and handle.result.status_code == 0
     assert b"leftover still writing\n" in sink.stream("stdout")
     [child] = _children(sink)
     assert await wait_until_gone(child, 5)
@@ -143,13 +131,8 @@ async def test_a_child_that_left_the_group_is_not_stopped_and_does_not_hold_up_t
 ) -> None:
     # It holds the run's pipes open from a session of its own: reading stops shortly
     # after the engine has exited, and the child is left alone.
-    sink.on_line = lambda stream, line: reap.extend(_children(sink)[len(reap) :])
-    began = time.monotonic()
+    await _run_quickly(write_flow, sink, reap, own_session=True)
 
-    handle = await _run(Process(), write_flow, sink, own_session=True)
-
-    assert time.monotonic() - began < QUICK_SECONDS
-    assert handle.result is not None and handle.result.status_code == 0
     [child] = _children(sink)
     assert not await wait_until_gone(child, 0.5), "a process outside the run's group was stopped"
     assert b"leftover" not in b"".join(sink.stream("stderr"))
