@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -540,7 +541,10 @@ def test_the_default_leftover_search_finds_a_process_by_its_command_line() -> No
     command = [sys.executable, "-c", "import time; time.sleep(30)", marker]
     child = subprocess.Popen(command)
     try:
-        found = Probe().leftover_processes(None, marker)  # type: ignore[arg-type]
+        deadline = time.monotonic() + 10  # an exec just begun has no command line yet
+        while not (found := Probe().leftover_processes(None, marker)):  # type: ignore[arg-type]
+            assert time.monotonic() < deadline, "the child was never found"
+            time.sleep(0.02)
     finally:
         child.kill()
         child.wait()
