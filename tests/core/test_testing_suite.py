@@ -43,9 +43,10 @@ import contextlib
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
-from typing import Literal
+from typing import ClassVar, Literal
 
 import anyio
 from pydantic import ConfigDict, Field
@@ -53,6 +54,7 @@ from pydantic import ConfigDict, Field
 from shipway import hookimpl
 from shipway.infrastructure import (
     Infrastructure,
+    InfrastructureNotAvailable,
     InfrastructureNotFound,
     InfrastructureResult,
     LineSplitter,
@@ -65,6 +67,9 @@ class Good(Infrastructure):
 
     type: Literal["suite-good"] = "suite-good"
     pass_env: bool = Field(default=True, description="Hand env to the run.")
+    holds_output: ClassVar[bool] = False
+    stops_on_cancel: ClassVar[bool] = True
+    checks_location: ClassVar[bool] = True
 
     async def run(self, job, task_status=anyio.TASK_STATUS_IGNORED):
         with self.handover(job) as handover:  # a large job's file lives as long as the run
@@ -87,15 +92,19 @@ class Good(Infrastructure):
             self.job_command(sys.executable), cwd=job.working_dir, env=env,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
-        identifier = f"local:{process.pid}"
+        identifier = f"{socket.gethostname()}:{process.pid}"
         task_status.started(identifier)
 
         async def pump(stream, name):
             lines = LineSplitter()
+            held = []
             async for chunk in stream:
                 for line in lines.feed(chunk):
-                    self.write_output(name, line)
-            for line in lines.flush():
+                    if self.holds_output:
+                        held.append(line)
+                    else:
+                        self.write_output(name, line)
+            for line in [*held, *lines.flush()]:
                 self.write_output(name, line)
 
         try:
@@ -105,6 +114,8 @@ class Good(Infrastructure):
                 code = await _exited(process)
                 await self.after_exit(identifier)  # the pipes end with what it left
         except BaseException:
+            if not self.stops_on_cancel:
+                raise
             with anyio.CancelScope(shield=True):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
@@ -125,7 +136,10 @@ class Good(Infrastructure):
             await self.kill(identifier, 2)
 
     async def kill(self, identifier, grace_seconds=30):
-        pgid = int(identifier.rpartition(":")[2])
+        host, _, pid = identifier.rpartition(":")
+        if self.checks_location and host != socket.gethostname():
+            raise InfrastructureNotAvailable(f"{identifier} runs on {host}")
+        pgid = int(pid)
         try:
             os.killpg(pgid, self.first_signal())
         except ProcessLookupError:
@@ -236,10 +250,26 @@ class NoisyPreview(Good):
         return " ".join(f"{k}={v}" for k, v in env.items())
 
 
+class HoldsOutput(Good):
+    type: Literal["suite-holds-output"] = "suite-holds-output"
+    holds_output: ClassVar[bool] = True  # passes output on only once the run has ended
+
+
+class CancelLeavesRun(Good):
+    type: Literal["suite-cancel-leaves-run"] = "suite-cancel-leaves-run"
+    stops_on_cancel: ClassVar[bool] = False
+
+
+class IgnoresLocation(Good):
+    type: Literal["suite-ignores-location"] = "suite-ignores-location"
+    checks_location: ClassVar[bool] = False  # kills the local pid of any host's identifier
+
+
 @hookimpl
 def shipway_infrastructure_types():
     return [Good, Undocumented, ExtraAllowed, IgnoresEnv, EnvOverHandover, SwallowsFailure,
-            KillsAtOnce, NeverForces, InlineJob, WaitsForChildren, NoisyPreview]
+            KillsAtOnce, NeverForces, InlineJob, WaitsForChildren, NoisyPreview,
+            HoldsOutput, CancelLeavesRun, IgnoresLocation]
 '''
 
 TYPE_NAMES = {
@@ -254,6 +284,9 @@ TYPE_NAMES = {
     "InlineJob": "suite-inline-job",
     "WaitsForChildren": "suite-waits-for-children",
     "NoisyPreview": "suite-noisy-preview",
+    "HoldsOutput": "suite-holds-output",
+    "CancelLeavesRun": "suite-cancel-leaves-run",
+    "IgnoresLocation": "suite-ignores-location",
 }
 
 TEST_MODULE = '''
@@ -316,6 +349,8 @@ VARIANT_SETTINGS = {
     # The run is never stopped: fail after a short margin instead of a minute.
     "NeverForces": "kill_margin_seconds = 3.0",
     "WaitsForChildren": "leftover_margin_seconds = 5.0",
+    "HoldsOutput": "first_line_timeout_seconds = 3.0",
+    "CancelLeavesRun": "leftover_margin_seconds = 3.0",
 }
 
 # Which test of the suite each broken variant must fail (and only that one is run).
@@ -330,12 +365,16 @@ BROKEN: dict[str, str] = {
     "InlineJob": "test_a_job_too_large_for_an_environment_variable_arrives_intact",
     "WaitsForChildren": "test_a_run_ends_when_its_flow_returns_and_leaves_nothing_behind",
     "NoisyPreview": "test_preview_has_no_side_effects or test_preview_masks_secrets",
+    "HoldsOutput": "test_output_arrives_while_the_flow_runs "
+    "or test_kill_from_another_process_stops_the_run_within_the_grace_period",
+    "CancelLeavesRun": "test_cancelling_run_stops_what_it_started",
+    "IgnoresLocation": "test_kill_of_a_run_elsewhere_is_not_available",
     "NotInstalled": "test_type_is_discovered_through_its_entry_point "
     "or test_plugin_is_listed_as_loaded",
     "NoFixture": "test_hello_flow_runs_and_its_output_arrives",
 }
 
-SUITE_TESTS = sorted(name for name in vars(InfrastructureConformance) if name.startswith("test_"))
+SUITE_TESTS = sorted(name for name in dir(InfrastructureConformance) if name.startswith("test_"))
 
 
 def _install_plugin(site: Path) -> None:
@@ -455,7 +494,13 @@ def test_a_plugin_keeping_the_contract_passes_every_check(
 ) -> None:
     outcomes = _outcomes(suite_run.stdout)
 
-    assert {f"TestGood::{name}": "PASSED" for name in SUITE_TESTS} == {
+    # The good plugin does not re-attach: that check is skipped, all others pass.
+    reattach = "test_reattach_follows_a_run_another_process_started"
+    expected = {f"TestGood::{name}": "PASSED" for name in SUITE_TESTS if name != reattach}
+    assert "SKIPPED [1] " in suite_run.stdout and "does not declare ReattachesRuns" in (
+        suite_run.stdout
+    )
+    assert expected == {
         test: outcome for test, outcome in outcomes.items() if test.startswith("TestGood::")
     }, suite_run.stdout[-6000:]
     assert len(SUITE_TESTS) >= 10
@@ -503,6 +548,10 @@ def test_each_broken_variant_fails_the_check_for_what_it_breaks(
         ("InlineJob", "a job with a 1 MiB parameter did not arrive intact"),
         ("WaitsForChildren", "after its flow returned, held up by a process the flow started"),
         ("NoisyPreview", "preview produced run output"),
+        ("HoldsOutput", "the flow's first line never arrived: run() must forward output"),
+        ("HoldsOutput", "output must arrive while the flow runs"),
+        ("CancelLeavesRun", "yet what it started still runs"),
+        ("IgnoresLocation", "instead of raising InfrastructureNotAvailable"),
         ("NoisyPreview", "preview shows the value of a secret variable"),
         ("NotInstalled", "no entry point named 'suite-not-installed'"),
         ("NoFixture", "must provide the 'infrastructure' fixture"),
@@ -559,6 +608,8 @@ def test_conformance_suite_has_a_docstring_for_every_hook_a_subclass_may_overrid
         "platform_snapshot",
         "leftover_processes",
         "kill_command",
+        "start_command",
+        "identifier_elsewhere",
     ):
         member = getattr(InfrastructureConformance, name)
         doc = getattr(member, "__doc__", None) or getattr(
@@ -574,8 +625,9 @@ def test_every_check_and_setting_is_described_in_the_docs() -> None:
     rows = set(re.findall(r"^\| `(\w+)` \|", page, re.MULTILINE))
     settings = [
         name
-        for name, value in vars(InfrastructureConformance).items()
-        if not name.startswith("_") and isinstance(value, (bool, int, float, str))
+        for name in dir(InfrastructureConformance)
+        if not name.startswith("_")
+        and isinstance(getattr(InfrastructureConformance, name), (bool, int, float, str))
     ]
 
     assert not set(SUITE_TESTS) - rows

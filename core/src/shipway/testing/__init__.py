@@ -51,6 +51,7 @@ from shipway.testing._running import (
     run_job,
     started,
 )
+from shipway.testing._starter import STARTER_SCRIPT
 
 __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
@@ -58,6 +59,7 @@ __all__ = [
     "FLOWS_DIRNAME",
     "KILLER_SCRIPT",
     "STANDARD_FLOWS",
+    "STARTER_SCRIPT",
     "FinishedRun",
     "FlowJobs",
     "InfrastructureConformance",
@@ -87,8 +89,10 @@ def shipway_project(tmp_path: Path) -> ShipwayProject:
     and an environment variable as JSON; ``flows/failing.py`` raises;
     ``flows/sleeper.py`` sleeps until killed and prints ``cleanup`` on the way out;
     ``flows/stubborn.py`` ignores SIGTERM and sleeps; ``flows/leaves_child.py`` starts a
-    process and returns while it still runs; ``flows/digest.py`` prints the length and
-    SHA-256 of its parameter.
+    process and returns while it still runs; ``flows/holds_child.py`` sleeps beside a
+    process it started; ``flows/unflushed.py`` prints without flushing, then sleeps;
+    ``flows/exits_later.py`` sleeps, then exits with a given status;
+    ``flows/digest.py`` prints the length and SHA-256 of its parameter.
     ``shipway_project.jobs.hello("you")`` builds a Job for one of them (the project is
     its working directory); ``shipway_project.write_flow(name, source)`` adds a flow.
     """

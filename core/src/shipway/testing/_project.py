@@ -22,7 +22,18 @@ __all__ = [
 FLOWS_DIRNAME = "flows"
 """The project's sub-directory holding the flows: entrypoints are ``flows/<name>.py:<name>``."""
 
-STANDARD_FLOWS = ("digest", "echo", "failing", "hello", "leaves_child", "sleeper", "stubborn")
+STANDARD_FLOWS = (
+    "digest",
+    "echo",
+    "exits_later",
+    "failing",
+    "hello",
+    "holds_child",
+    "leaves_child",
+    "sleeper",
+    "stubborn",
+    "unflushed",
+)
 """Each is ``flows/<name>.py`` with a flow function ``<name>``."""
 
 
@@ -91,6 +102,20 @@ class FlowJobs:
         """Starts a process with ``marker`` on its command line that writes a line every
         0.2 s for ``seconds``, prints ``returning`` and returns while it still runs."""
         return self.job("leaves_child", marker=marker, seconds=seconds)
+
+    def holds_child(self, marker: str, seconds: float = 60.0) -> Job:
+        """Starts a process with ``marker`` on its command line that sleeps ``seconds``,
+        prints ``started child <pid>``, and sleeps as long itself."""
+        return self.job("holds_child", marker=marker, seconds=seconds)
+
+    def unflushed(self, seconds: float = 4.0) -> Job:
+        """Prints ``shipway-unflushed: printed without flush`` without flushing, sleeps
+        ``seconds``, then prints ``shipway-unflushed: done``."""
+        return self.job("unflushed", seconds=seconds)
+
+    def exits_later(self, seconds: float = 5.0, code: int = 3) -> Job:
+        """Prints ``started``, sleeps ``seconds`` and exits with status ``code``."""
+        return self.job("exits_later", seconds=seconds, code=code)
 
     def stubborn(self, seconds: float = 600.0) -> Job:
         """Ignores SIGTERM, prints ``ignoring SIGTERM`` and sleeps: only a forced stop
