@@ -29,7 +29,7 @@ POLL_SECONDS = 0.05
 # A flow the suite starts sleeps this much longer than the check that started it can
 # wait: long enough to still run when the check gives up, never for ever (a broken
 # forced kill leaves it behind only until then).
-_FLOW_SLACK_SECONDS = 30.0
+_FLOW_SLACK_SECONDS = 10.0
 
 
 class ConformanceBase:

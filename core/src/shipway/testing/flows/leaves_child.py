@@ -9,14 +9,18 @@ import sys
 from shipway import flow
 
 # Bounded: if nothing stops it, it ends by itself. It keeps writing to the run's output,
-# which it inherited, so a plugin that reads output until end-of-file never gets there.
+# which it inherited, so a plugin that reads output until end-of-file never gets there;
+# a closed pipe does not stop it either.
 _CHILD = """\
 import sys
 import time
 
 deadline = time.monotonic() + float(sys.argv[2])
 while time.monotonic() < deadline:
-    print("leftover still running", flush=True)
+    try:
+        print("leftover still running", flush=True)
+    except OSError:  # its reader is gone: it goes on all the same, as a daemon would
+        pass
     time.sleep(0.2)
 """
 
