@@ -3,7 +3,8 @@ job hand-over, and the labels of a run."""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, ClassVar, Literal
 
 import anyio
 import pytest
@@ -17,8 +18,11 @@ from shipway.infrastructure import (
     Infrastructure,
     InfrastructureResult,
     Job,
+    LineSplitter,
+    output_sink,
     run_labels,
 )
+from shipway.testing import RecordingSink
 
 JOB = Job(entrypoint="flows/hello.py:hello", flow_run_id="run-1", deployment_name="nightly")
 
@@ -119,3 +123,95 @@ def test_the_exit_status_file_variable_is_the_one_the_engine_reads() -> None:
     import shipway.engine
 
     assert EXIT_STATUS_FILE_VAR == shipway.engine.EXIT_STATUS_FILE_VAR == "SHIPWAY_EXIT_STATUS_FILE"
+
+
+# -- descriptions of inherited fields ------------------------------------------------------
+
+
+class Described(Helpers):
+    type: Literal["test-described"] = "test-described"
+    field_descriptions: ClassVar[Mapping[str, str]] = {"name": "The sandbox's name."}
+
+
+def test_a_plugin_describes_inherited_fields_for_its_platform() -> None:
+    schema = Described.model_json_schema()["properties"]
+
+    assert schema["name"]["description"] == "The sandbox's name."
+    assert Described.model_fields["name"].description == "The sandbox's name."
+    assert schema["labels"]["description"] == Infrastructure.model_fields["labels"].description
+
+
+def test_describing_a_field_changes_neither_the_base_nor_a_sibling() -> None:
+    base = Infrastructure.model_fields["name"].description
+
+    assert base and "sandbox" not in base
+    assert Helpers.model_json_schema()["properties"]["name"]["description"] == base
+    assert Described(name="x").name == "x"  # the field itself is unchanged
+
+
+def test_a_description_for_a_field_the_class_lacks_is_refused() -> None:
+    with pytest.raises(TypeError, match="field_descriptions names fields it does not have: nmae"):
+
+        class Misspelled(Helpers):
+            type: Literal["test-misspelled"] = "test-misspelled"
+            field_descriptions: ClassVar[Mapping[str, str]] = {"nmae": "typo"}
+
+
+# -- forwarding output ----------------------------------------------------------------------
+
+
+async def _chunks(*chunks: bytes) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+def _forwarded(**kwargs: Any) -> list[tuple[str, bytes]]:
+    sink = RecordingSink()
+
+    async def forward() -> None:
+        with output_sink(sink):
+            await Helpers().forward_output(**kwargs)
+
+    anyio.run(forward)
+    return sink.lines
+
+
+def test_forward_output_passes_lines_on_as_they_arrive() -> None:
+    lines = _forwarded(source=_chunks(b"one\ntw", b"o\nthree"), stream="stderr")
+
+    assert lines == [("stderr", b"one\n"), ("stderr", b"two\n"), ("stderr", b"three")]
+
+
+def test_forward_output_keeps_control_lines_from_the_output() -> None:
+    seen: list[bytes] = []
+
+    def is_control(line: bytes) -> bool:
+        if line.startswith(b"@exit "):
+            seen.append(line)
+            return True
+        return False
+
+    lines = _forwarded(source=_chunks(b"hi\n@exit 3\nbye"), stream="stdout", is_control=is_control)
+
+    assert lines == [("stdout", b"hi\n"), ("stdout", b"bye")]
+    assert seen == [b"@exit 3\n"]
+
+
+def test_the_old_keywords_of_forward_output_still_work_with_a_warning() -> None:
+    with pytest.deprecated_call(match="forward_output\\(source, stream\\)"):
+        lines = _forwarded(stream=_chunks(b"old\n"), name="stdout")
+
+    assert lines == [("stdout", b"old\n")]
+
+
+def test_forward_output_refuses_a_stream_that_is_not_stdout_or_stderr() -> None:
+    with pytest.raises(TypeError, match="must be 'stdout' or 'stderr'"):
+        _forwarded(source=_chunks(b"x\n"), stream="stdin")
+
+
+def test_line_splitter_flush_returns_the_unfinished_line_as_a_list() -> None:
+    splitter = LineSplitter()
+
+    assert splitter.feed(b"a\nb") == [b"a\n"]
+    assert splitter.flush() == [b"b"]
+    assert splitter.flush() == []

@@ -72,3 +72,22 @@ def test_result_is_an_immutable_value() -> None:
     assert result != InfrastructureResult("host:2", 0)
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.status_code = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("code", [-9, 137])
+def test_a_forced_stop_the_user_asked_for_is_not_blamed_on_memory(code: int) -> None:
+    text = describe_exit_code(code, stopped_on_request=True)
+
+    assert text.startswith(f"killed by SIGKILL (exit {code}): stopped by force, as asked")
+    assert "memory" not in text
+
+
+def test_a_cancelled_run_killed_by_force_is_reported_as_asked() -> None:
+    from shipway.attempt import state_for_result
+    from shipway.states import StateType
+
+    state = state_for_result(InfrastructureResult("host:1", -9), cancelled=True)
+
+    assert state.type is StateType.CANCELLED
+    assert "as asked" in state.message and "memory" not in state.message
+    assert "memory" in state_for_result(InfrastructureResult("host:1", -9)).message

@@ -17,11 +17,15 @@ import textwrap
 import time
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Literal
 
+import anyio
 import pytest
+from anyio.abc import TaskStatus
 
 import shipway.testing
 from shipway.entrypoints import load_flow
+from shipway.infrastructure import Infrastructure, InfrastructureResult, Job
 from shipway.plugins import INFRASTRUCTURE_GROUP
 from shipway.testing import (
     STANDARD_FLOWS,
@@ -29,6 +33,7 @@ from shipway.testing import (
     InfrastructureConformance,
     ShipwayProject,
     standard_flows_dir,
+    started,
     write_standard_project,
 )
 
@@ -639,3 +644,35 @@ def test_every_exported_name_exists() -> None:
 
     assert missing == []
     assert "InfrastructureConformance" in shipway.testing.__all__
+
+
+class _Quick(Infrastructure):
+    """Reports an identifier, waits a moment, and ends with status 7: nothing runs."""
+
+    type: Literal["suite-quick"] = "suite-quick"
+
+    async def run(
+        self, job: Job, task_status: TaskStatus[str] = anyio.TASK_STATUS_IGNORED
+    ) -> InfrastructureResult:
+        task_status.started("here:1")
+        await anyio.sleep(0.1)
+        return InfrastructureResult("here:1", 7)
+
+    async def kill(self, identifier: str, grace_seconds: int = 30) -> None:
+        raise NotImplementedError
+
+    def preview(self, job: Job | None = None) -> str:
+        return "nothing"
+
+
+def test_a_run_handle_has_no_result_until_run_returns_and_wait_gives_it() -> None:
+    async def scenario() -> tuple[InfrastructureResult | None, bool, InfrastructureResult, bool]:
+        async with started(_Quick(), Job(entrypoint="flows/x.py:x")) as handle:
+            before, ended_before = handle.result, handle.ended
+            result = await handle.wait(timeout=10)
+        return before, ended_before, result, handle.ended
+
+    before, ended_before, result, ended = anyio.run(scenario)
+
+    assert (before, ended_before) == (None, False)
+    assert result.status_code == 7 and ended

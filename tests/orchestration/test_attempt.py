@@ -177,6 +177,28 @@ async def test_cancelling_a_running_attempt_stops_it_on_its_infrastructure(
     assert observer.seen[-1] is final
 
 
+async def test_a_forced_stop_the_user_asked_for_is_reported_as_asked(
+    project: Path, registry: PluginRegistry
+) -> None:
+    states, sink = KeptStates(), RecordingSink()
+    running = attempt(registry, job(project, "sleeper"), states, sink)
+    finals: list[State] = []
+
+    async def run() -> None:
+        finals.append(await running.run())
+
+    with anyio.fail_after(WAIT_SECONDS):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run)
+            await sink.wait_for(b"started")
+            running.cancel(force=True)  # a second Ctrl-C
+
+    (final,) = finals
+    assert final.type is S.CANCELLED
+    assert "SIGKILL" in final.message and "as asked" in final.message
+    assert "memory" not in final.message
+
+
 async def test_cancelling_before_the_start_abandons_it(
     project: Path, registry: PluginRegistry
 ) -> None:
@@ -209,7 +231,8 @@ async def test_an_infrastructure_failure_ends_crashed_and_is_raised(
         await failing.run()
     assert states.types == [S.PENDING, S.CRASHED]
     crashed = states.recorded[-1]
-    assert crashed.message == caught.value.message and "does not exist" in crashed.message
+    assert crashed.message == caught.value.one_line() and "does not exist" in crashed.message
+    assert caught.value.hint and "Fix 'working_dir'" in crashed.message  # the next step too
     assert crashed.result is None  # no result: the infrastructure, not the flow, failed
     assert observer.seen[-1] is crashed
     assert failing.final is crashed  # ended: the caller knows the error is recorded

@@ -141,8 +141,8 @@ class Attempt:
         except (BaseExceptionGroup, InfrastructureError) as failure:
             error = first_error(failure) if isinstance(failure, BaseExceptionGroup) else failure
             if isinstance(error, Exception):
-                message = (
-                    error.message
+                message = (  # with the hint: the run's state and logs keep the next step
+                    error.one_line()
                     if isinstance(error, InfrastructureError)
                     else f"{type(error).__name__}: {error}"
                 )
@@ -197,7 +197,7 @@ def state_for_result(
         kind = StateType.FAILED
     else:
         kind = StateType.CRASHED
-    message = result.describe(output_location)
+    message = result.describe(output_location, stopped_on_request=cancelled)
     return State(kind, message, identifier=result.identifier, result=result)
 
 

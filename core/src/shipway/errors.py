@@ -15,7 +15,8 @@ Every one in the core, with where it lives (exit status 2 unless noted)::
     ├── ParameterError                    shipway.errors
     ├── InfrastructureError               shipway.infrastructure
     │   ├── InfrastructureNotFound        shipway.infrastructure
-    │   └── InfrastructureNotAvailable    shipway.infrastructure
+    │   ├── InfrastructureNotAvailable    shipway.infrastructure
+    │   └── InfrastructureUnreachable     shipway.infrastructure  (exit status 3)
     ├── PluginError                       shipway.plugins
     │   ├── UnknownInfrastructureType     shipway.plugins
     │   ├── PluginCollisionError          shipway.plugins
@@ -69,6 +70,11 @@ class ShipwayError(Exception):
 
     def __str__(self) -> str:
         return self.message if self.hint is None else f"{self.message}\n{self.hint}"
+
+    def one_line(self) -> str:
+        """The message and the hint on one line: for a run's state message and log
+        lines, where the next step must travel with what went wrong."""
+        return self.message if not self.hint else f"{self.message} ({self.hint.rstrip('.')})"
 
 
 class ConfigError(ShipwayError):

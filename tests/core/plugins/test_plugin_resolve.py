@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import types
 
 import pytest
 from plugin_site import SitePackages, infrastructure_source
@@ -451,3 +452,32 @@ def test_register_adds_a_plugin_object_without_entry_points(
     registry.register(acme_inline, name="inline-plugin")
 
     assert registry.resolve("inline") is acme_inline.Sandbox
+
+
+# -- "did you mean" ------------------------------------------------------------------------
+
+
+def test_a_misspelled_type_name_suggests_the_close_one() -> None:
+    error = UnknownInfrastructureType("shh", ["process", "ssh"], blocks=["cluster"])
+
+    assert "unknown infrastructure 'shh'. Did you mean 'ssh'?" in error.message
+
+
+def test_a_name_close_to_none_suggests_nothing() -> None:
+    error = UnknownInfrastructureType("zzzz", ["process", "ssh"])
+
+    assert "Did you mean" not in error.message
+
+
+def test_a_misspelled_hook_name_suggests_the_hook() -> None:
+    registry = PluginRegistry()
+    plugin = types.ModuleType("typo_plugin")
+    exec("def shipway_job_submiting(job):\n    return None\n", plugin.__dict__)
+
+    with pytest.raises(PluginLoadError) as caught:
+        registry.register(plugin, "typo")
+
+    assert (
+        "'shipway_job_submiting' is not a shipway hook. Did you mean 'shipway_job_submitting'?"
+        in caught.value.message
+    )

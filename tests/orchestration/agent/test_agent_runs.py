@@ -77,6 +77,9 @@ def test_submission_failures_are_recorded_on_the_run(
     missing_record = store.get_flow_run(missing.id)
     assert missing_record.state is S.CRASHED
     assert "does not exist" in missing_record.state_message
+    # The plugin's hint travels with the message, to the state and to the run's logs.
+    assert "Fix 'working_dir'" in missing_record.state_message
+    assert "Fix 'working_dir'" in log_text(store, missing.id)
     assert "cannot submit" in log_text(store, bad.id)
 
 

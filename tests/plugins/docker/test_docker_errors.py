@@ -15,7 +15,7 @@ import pytest
 from _docker_images import DockerCleanup
 from _docker_run_helpers import WAIT_SECONDS, RecordingSink, checks_job, run_in_foreground
 
-from shipway.infrastructure import InfrastructureError, output_sink
+from shipway.infrastructure import InfrastructureError, InfrastructureUnreachable, output_sink
 from shipway_docker import DockerContainer
 from shipway_docker._engine import engine_address
 
@@ -109,6 +109,7 @@ async def test_an_unreachable_engine_is_one_clear_error(
         with pytest.raises(InfrastructureError) as caught:
             await attempt
         error = caught.value
+        assert isinstance(error, InfrastructureUnreachable)
         assert error.message == f"cannot reach the Docker engine at {docker_host}: {reason}"
         assert error.hint is not None and "DOCKER_HOST" in error.hint
         assert error.__cause__ is None and error.__suppress_context__  # no chained traceback

@@ -240,8 +240,10 @@ def test_every_build_step_runs_without_network(
     assert f"{token} ['lo']" in capsys.readouterr().err
 
 
-def assert_one_clear_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    assert result.returncode == 2, result.stdout + result.stderr
+def assert_one_clear_error(
+    result: subprocess.CompletedProcess[str], *fragments: str, status: int = 2
+) -> None:
+    assert result.returncode == status, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     for fragment in fragments:
         assert fragment in result.stderr, result.stderr
@@ -347,7 +349,10 @@ def test_an_unreachable_daemon_is_one_clear_error(tmp_path: Path) -> None:
         "shipway-test/debian-python:bookworm",
         env={"DOCKER_HOST": f"unix://{socket}"},
     )
-    assert_one_clear_error(result, f"cannot reach the Docker engine at unix://{socket}", "dockerd")
+    # Nothing wrong with the input: the could-not-start status, not the one for a mistake.
+    assert_one_clear_error(
+        result, f"cannot reach the Docker engine at unix://{socket}", "dockerd", status=3
+    )
 
 
 def test_an_unknown_distribution_is_refused_before_any_docker_work(tmp_path: Path) -> None:

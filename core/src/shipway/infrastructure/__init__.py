@@ -26,6 +26,7 @@ from shipway.infrastructure._errors import (
     InfrastructureError,
     InfrastructureNotAvailable,
     InfrastructureNotFound,
+    InfrastructureUnreachable,
 )
 from shipway.infrastructure._hooks import JobAdditions
 from shipway.infrastructure._labels import run_labels
@@ -57,6 +58,7 @@ __all__ = [
     "InfrastructureNotAvailable",
     "InfrastructureNotFound",
     "InfrastructureResult",
+    "InfrastructureUnreachable",
     "Job",
     "JobAdditions",
     "LineSplitter",

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import os
 import tempfile
+import warnings
 from abc import abstractmethod
-from collections.abc import AsyncIterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterable, Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, cast
 
 from anyio import TASK_STATUS_IGNORED
@@ -51,7 +53,7 @@ class Infrastructure(BaseModel):
                 env = self.job_environment(job)     # env + the job hand-over
                 ...                                 # start it on the platform
                 task_status.started(identifier)
-                ...                                 # stream with self.write_output()
+                ...                                 # stream: self.forward_output()
                 return InfrastructureResult(identifier, exit_code)
 
     Unknown fields are an error, so a typo in a config file never passes silently.
@@ -62,8 +64,7 @@ class Infrastructure(BaseModel):
     type: str = Field(description="The name this infrastructure is selected by.")
     name: str | None = Field(
         default=None,
-        description="A name for runs started here, used where the platform names things "
-        "(container and Job names); the process plugin has no use for it.",
+        description="A name for runs started here, where the platform names what it runs.",
     )
     env: dict[str, EnvValue] = Field(
         default_factory=dict,
@@ -79,6 +80,14 @@ class Infrastructure(BaseModel):
         description="The command that starts the flow run; default: python -m shipway.engine.",
     )
 
+    field_descriptions: ClassVar[Mapping[str, str]] = {}
+    """Descriptions of inherited fields (``name``, ``env``, ``labels``, ``command``) as
+    they apply on this platform, replacing the generic ones in ``shipway infra schema``
+    and the configuration reference::
+
+        field_descriptions = {"name": "The container's name; default: <flow>-<run id>."}
+    """
+
     resolves_secret_references: ClassVar[bool] = False
     """True when the platform reads ``{secret: NAME}`` env values itself (Kubernetes maps
     them to ``secretKeyRef``): they reach :meth:`run` as :class:`SecretRef` values. False
@@ -88,6 +97,7 @@ class Infrastructure(BaseModel):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
+        _describe_inherited_fields(cls)
         if inspect.isabstract(cls):
             return
         default = cls.model_fields["type"].default
@@ -242,25 +252,72 @@ class Infrastructure(BaseModel):
                 os.unlink(path)
 
     def write_output(self, stream: StreamName, data: bytes) -> None:
-        """Pass one line of the run's output to whoever is listening (terminal, log store)."""
+        """Pass one line of the run's output, on ``stream`` (``"stdout"`` or
+        ``"stderr"``), to whoever is listening (terminal, log store)."""
         current_output_sink().write(stream, data)
 
-    async def forward_output(self, stream: AsyncIterable[bytes] | None, name: StreamName) -> None:
-        """Read a byte stream (a child's stdout, say) to its end and pass it on to
-        :meth:`write_output` line by line, as the lines arrive."""
-        if stream is None:
+    async def forward_output(
+        self,
+        source: AsyncIterable[bytes] | None = None,
+        stream: StreamName | AsyncIterable[bytes] | None = None,
+        *,
+        is_control: Callable[[bytes], bool] | None = None,
+        name: StreamName | None = None,
+    ) -> None:
+        """Read ``source`` (a child's stdout, say; ``None``: nothing) to its end and pass
+        it on to :meth:`write_output` on ``stream``, line by line, as lines arrive.
+
+        ``is_control`` sees every line first; a line it returns True for is the
+        plugin's own (an exit-status marker a remote wrapper prints, say) and is not
+        passed on. It may keep what it needs from the line.
+
+        ``stream`` names the stream as in :meth:`write_output`. Before 0.2 the byte
+        source was the keyword ``stream=`` and the stream name ``name=``; that spelling
+        still works, with a DeprecationWarning.
+        """
+        if name is not None:  # the old keywords: forward_output(stream=source, name=...)
+            warnings.warn(
+                "forward_output(stream=..., name=...) is deprecated: use "
+                "forward_output(source, stream), where stream is 'stdout' or 'stderr'",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            source, stream = cast("AsyncIterable[bytes] | None", stream), name
+        if stream not in ("stdout", "stderr"):
+            raise TypeError(f"forward_output: stream must be 'stdout' or 'stderr', not {stream!r}")
+        if source is None:
             return
         lines = LineSplitter()
-        async for chunk in stream:
+        async for chunk in source:
             for line in lines.feed(chunk):
-                self.write_output(name, line)
+                if is_control is None or not is_control(line):
+                    self.write_output(stream, line)
         for line in lines.flush():
-            self.write_output(name, line)
+            if is_control is None or not is_control(line):
+                self.write_output(stream, line)
 
     @staticmethod
     def preview_job(job: Job | None) -> Job:
         """The job to show in a preview when none is given."""
         return job or Job(entrypoint="path/to/flow.py:flow", flow_run_id="<flow-run-id>")
+
+
+def _describe_inherited_fields(cls: type[Infrastructure]) -> None:
+    """Apply ``cls.field_descriptions`` (its own, not a parent's) to the inherited fields."""
+    descriptions = cls.__dict__.get("field_descriptions")
+    if not descriptions:
+        return
+    unknown = sorted(set(descriptions) - set(cls.model_fields))
+    if unknown:
+        raise TypeError(
+            f"{cls.__module__}.{cls.__qualname__}.field_descriptions names fields it does "
+            f"not have: {', '.join(unknown)}"
+        )
+    for field_name, description in descriptions.items():
+        described = copy.copy(cls.model_fields[field_name])
+        described.description = description
+        cls.model_fields[field_name] = described
+    cls.model_rebuild(force=True)
 
 
 def _env_value(name: str, value: Any, other_mappings: bool) -> Any:

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
 from shipway.errors import ShipwayError
+from shipway.exit_status import ExitStatus
 
-__all__ = ["InfrastructureError", "InfrastructureNotAvailable", "InfrastructureNotFound"]
+__all__ = [
+    "InfrastructureError",
+    "InfrastructureNotAvailable",
+    "InfrastructureNotFound",
+    "InfrastructureUnreachable",
+]
 
 
 class InfrastructureError(ShipwayError):
@@ -22,3 +28,12 @@ class InfrastructureNotAvailable(InfrastructureError):
 
     Leave it for whoever can reach that place.
     """
+
+
+class InfrastructureUnreachable(InfrastructureError):
+    """The platform cannot be reached now: a daemon down, a refused or timed-out
+    connection, a name that does not resolve. Nothing is wrong with the deployment, and
+    trying again later may work: ``shipway run`` exits with the could-not-start status
+    (3), not the one for a mistake in the input (2)."""
+
+    exit_code = ExitStatus.CANNOT_START

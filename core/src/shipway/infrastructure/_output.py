@@ -90,6 +90,8 @@ class LineSplitter:
         self._max_line = max_line
 
     def feed(self, chunk: bytes) -> list[bytes]:
+        """The lines ``chunk`` completes, each with its newline, in order (often none).
+        A line longer than ``max_line`` comes out in pieces of that size."""
         self._pending += chunk
         lines: list[bytes] = []
         while True:
@@ -104,5 +106,8 @@ class LineSplitter:
         return lines
 
     def flush(self) -> list[bytes]:
+        """At the end of the stream: what is left, an unfinished last line without a
+        newline, as a list like :meth:`feed` returns (empty when nothing is left), so
+        both read alike: ``for line in [*splitter.feed(chunk), *splitter.flush()]``."""
         rest, self._pending = bytes(self._pending), bytearray()
         return [rest] if rest else []

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 
 from shipway._first_party import FIRST_PARTY_PLUGINS
@@ -12,8 +13,16 @@ __all__ = [
     "PluginLoadError",
     "PluginNotInstalled",
     "UnknownInfrastructureType",
+    "did_you_mean",
     "install_hint",
 ]
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
+    """``"Did you mean 'ssh'?"`` for the choice closest to a misspelled ``name``, if any
+    is close enough (``shh`` -> ``ssh``); None otherwise."""
+    close = difflib.get_close_matches(name, sorted(set(choices) - {name}), n=1, cutoff=0.6)
+    return f"Did you mean {close[0]!r}?" if close else None
 
 
 def install_hint(type_name: str) -> str | None:
@@ -36,6 +45,9 @@ class UnknownInfrastructureType(PluginError):
         self.installed = list(installed)
         self.blocks = list(blocks)
         lines = [f"unknown infrastructure {name!r}."]
+        suggestion = did_you_mean(name, [*installed, *blocks, *FIRST_PARTY_PLUGINS])
+        if suggestion:
+            lines.append(suggestion)
         if blocks:
             lines.append(f"Infrastructure blocks defined in the file: {', '.join(blocks)}.")
         lines.append(
@@ -62,11 +74,14 @@ class PluginCollisionError(PluginError):
 
 
 class PluginLoadError(PluginError):
-    def __init__(self, name: str, origin: str, exc: BaseException | str) -> None:
+    def __init__(
+        self, name: str, origin: str, exc: BaseException | str, *, suggestion: str | None = None
+    ) -> None:
         self.name = name
         self.reason = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+        message = f"plugin {name!r} ({origin}) failed to load: {self.reason}"
         super().__init__(
-            f"plugin {name!r} ({origin}) failed to load: {self.reason}",
+            f"{message}. {suggestion}" if suggestion else message,
             hint="Reinstall or upgrade that plugin, block it with SHIPWAY_PLUGINS_BLOCK, "
             "or run with --debug for the traceback.",
         )

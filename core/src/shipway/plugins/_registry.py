@@ -30,6 +30,7 @@ from shipway.plugins._errors import (
     PluginLoadError,
     PluginNotInstalled,
     UnknownInfrastructureType,
+    did_you_mean,
 )
 from shipway.plugins._policy import DISABLE_VAR, PluginPolicy
 from shipway.plugins._trace import HookTracer
@@ -124,7 +125,9 @@ class PluginRegistry:
         except pluggy.PluginValidationError as exc:
             if self._pm.is_registered(plugin):
                 self._pm.unregister(plugin)
-            raise PluginLoadError(label, origin, exc) from exc
+            raise PluginLoadError(
+                label, origin, exc, suggestion=self._hook_name_suggestion(plugin)
+            ) from exc
         provided: dict[str, type[Infrastructure]] = {}
         for cls in self._classes_provided_by(plugin, label, origin):
             type_name = cls.type_name()
@@ -137,6 +140,16 @@ class PluginRegistry:
         for type_name, cls in provided.items():
             self._types[type_name] = cls
             self._type_origin[type_name] = origin
+
+    def _hook_name_suggestion(self, plugin: object) -> str | None:
+        """"Did you mean ...?" for a ``shipway_*`` function of ``plugin`` that is no hook."""
+        specs = [name for name in dir(hookspecs) if name.startswith("shipway_")]
+        for name in dir(plugin):
+            if name.startswith("shipway_") and name not in specs:
+                suggestion = did_you_mean(name, specs)
+                if suggestion:
+                    return f"{name!r} is not a shipway hook. {suggestion}"
+        return None
 
     def _classes_provided_by(
         self, plugin: object, name: str, origin: str

@@ -30,6 +30,8 @@ __all__ = [
 DEFAULT_TIMEOUT_SECONDS = 120.0
 """Generous: a loaded machine can take seconds to start an interpreter, a container longer."""
 
+_POLL_SECONDS = 0.05
+
 
 class RecordingSink:
     """An output sink (see :func:`shipway.infrastructure.output_sink`) that keeps every
@@ -73,11 +75,28 @@ class RecordingSink:
 
 @dataclasses.dataclass
 class RunHandle:
-    """A run started by :func:`started`: its identifier now, its result once it ended."""
+    """A run started by :func:`started`: its identifier now, its result once it ended.
+
+    ``result`` is None while the run goes on, and stays None if ``run()`` was cancelled
+    or raised; ``ended`` says whether ``run()`` has returned. ``await handle.wait()``
+    waits for the result. ``cancel_scope`` cancels the run (``run()`` must then stop
+    what it started).
+    """
 
     identifier: str = ""
     result: InfrastructureResult | None = None
     cancel_scope: anyio.CancelScope | None = None
+    ended: bool = False
+
+    async def wait(self, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> InfrastructureResult:
+        """Wait (at most ``timeout`` seconds, else TimeoutError) for ``run()`` to return,
+        and return its result; ``run()`` returning no result is a bug in the plugin."""
+        with anyio.fail_after(timeout):
+            while not self.ended:
+                await anyio.sleep(_POLL_SECONDS)
+        if self.result is None:
+            raise AssertionError("run() returned no result")
+        return self.result
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,6 +128,7 @@ async def started(
 
     async def run(*, task_status: TaskStatus[str]) -> None:
         handle.result = await infrastructure.run(job, task_status=task_status)
+        handle.ended = True
 
     with contextlib.ExitStack() as stack:
         if sink is not None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 import anyio
 import anyio.to_thread
@@ -87,6 +88,12 @@ class DockerContainer(Infrastructure):
     """
 
     type: Literal["docker-container"] = "docker-container"
+    field_descriptions: ClassVar[Mapping[str, str]] = {
+        "name": "The container's name; default: <flow name>-<first 8 hex digits of the run id>.",
+        "labels": "Labels put on the container, beside shipway's own (io.shipway.flow-run-id...).",
+        "command": "The container's command, in place of python -m shipway.engine; it must "
+        "start the engine.",
+    }
     image: str = Field(
         default_factory=default_image,
         description="The image to run; default: shipway-runtime:<shipway version>-"

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from shipway.infrastructure import InfrastructureError
+from shipway.infrastructure import InfrastructureError, InfrastructureUnreachable
 
 if TYPE_CHECKING:
     import docker
@@ -75,17 +75,18 @@ def unreachable(address: str, exc: BaseException) -> InfrastructureError:
     """The one error for an engine that is down, missing or refusing us."""
     cause = _root_os_error(exc)
     reason = cause.strerror if cause is not None and cause.strerror else _short(exc)
-    if isinstance(cause, PermissionError):
-        hint = (
-            "This user may not use the Docker socket: add it to the 'docker' group "
-            "(then log in again), or point DOCKER_HOST / docker_host at an engine it may use."
+    message = f"cannot reach the Docker engine at {address}: {reason}"
+    if isinstance(cause, PermissionError):  # a setting to fix, not a platform that is down
+        return InfrastructureError(
+            message,
+            hint="This user may not use the Docker socket: add it to the 'docker' group "
+            "(then log in again), or point DOCKER_HOST / docker_host at an engine it may use.",
         )
-    else:
-        hint = (
-            "Start the Docker daemon (dockerd, or Docker Desktop), or point DOCKER_HOST or "
-            "the infrastructure's docker_host field at a running engine."
-        )
-    return InfrastructureError(f"cannot reach the Docker engine at {address}: {reason}", hint=hint)
+    return InfrastructureUnreachable(
+        message,
+        hint="Start the Docker daemon (dockerd, or Docker Desktop), or point DOCKER_HOST or "
+        "the infrastructure's docker_host field at a running engine.",
+    )
 
 
 def api_error_text(exc: BaseException) -> str:

@@ -79,6 +79,14 @@ class KubernetesJob(Infrastructure):
     """
 
     type: Literal["kubernetes-job"] = "kubernetes-job"
+    field_descriptions: ClassVar[Mapping[str, str]] = {
+        "name": "The start of the Job's name, <name>-<first 8 hex digits of the run id>-"
+        "<random suffix> (63 characters at most); default: the flow's name.",
+        "labels": "Labels put on the Job and its pod, beside shipway's own "
+        "(shipway.io/flow-run-id...).",
+        "command": "The container's command, in place of python -m shipway.engine; it must "
+        "start the engine.",
+    }
     image: str = Field(
         default_factory=default_image,
         description="The image to run; default: shipway-runtime:<shipway version>-"

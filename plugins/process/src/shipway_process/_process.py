@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import ClassVar, Literal, TypeVar
 
 import anyio
 import anyio.abc
@@ -76,6 +76,12 @@ class Process(Infrastructure):
     """
 
     type: Literal["process"] = "process"
+    field_descriptions: ClassVar[Mapping[str, str]] = {
+        "name": "Not used: a local process has no name of its own.",
+        "labels": "Not used: a local process has no labels (the run's own are in the store).",
+        "command": "The command that starts the flow run, in place of "
+        "<interpreter> -m shipway.engine; it must start the engine.",
+    }
     stream_output: bool = Field(
         default=True, description="Stream the run's stdout and stderr as lines arrive."
     )
