@@ -8,6 +8,7 @@ import html
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -197,3 +198,59 @@ def test_the_tutorial_shows_its_tested_code(site: Path) -> None:
     for line in (code / "project" / "shipway.yaml").read_text(encoding="utf-8").splitlines():
         assert " ".join(line.split()) in text
 
+
+
+# -- broken links fail the build ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("addition", "reported"),
+    [
+        ("See [the missing page](no-such-page.md).", "no-such-page.md"),
+        ("See [a missing heading](cli.md#no-such-heading).", "no-such-heading"),
+        ('```text\n--8<-- "shipway-sandbox/no-such-file.py"\n```', "no-such-file.py"),
+    ],
+    ids=["page", "anchor", "snippet"],
+)
+def test_a_broken_link_or_include_fails_the_docs_build(
+    tmp_path: Path, addition: str, reported: str
+) -> None:
+    """The settings in mkdocs.yml really turn a broken link into a failed build."""
+    shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    index = tmp_path / "docs" / "index.md"
+    index.write_text(index.read_text(encoding="utf-8") + f"\n{addition}\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPWAY_")}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "s")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert result.returncode != 0, result.stderr[-3000:]
+    assert reported in result.stderr, result.stderr[-3000:]
+
+
+_RELATIVE_LINK = re.compile(r"\]\((?!https?:|mailto:|#)([^)\s]+)\)")
+
+
+def test_links_in_the_readmes_point_to_files_that_exist() -> None:
+    """The Markdown outside the site (README files, the plugin template's README) is not
+    checked by mkdocs: its relative links are checked here."""
+    pages = [
+        ROOT / "README.md",
+        *sorted((ROOT / "plugins").glob("*/README.md")),
+        ROOT / "bench" / "README.md",
+    ]
+    broken = [
+        f"{page.relative_to(ROOT)}: {target}"
+        for page in pages
+        for target in _RELATIVE_LINK.findall(page.read_text(encoding="utf-8"))
+        if not (page.parent / target.partition("#")[0]).exists()
+    ]
+
+    assert broken == []
