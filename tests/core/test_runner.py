@@ -334,7 +334,9 @@ class TestRunJob:
         assert recorder.types == [StateType.PENDING, StateType.CRASHED]
         crashed = received[-1]
         assert crashed.type is StateType.CRASHED
-        assert crashed.message == "cannot reach the test platform at nowhere:1"
+        # The hint travels with the message (the state and the logs keep the next step).
+        assert crashed.message == caught.value.one_line()
+        assert crashed.message.startswith("cannot reach the test platform at nowhere:1 (")
         assert crashed.identifier is None
         assert crashed.result is None
 

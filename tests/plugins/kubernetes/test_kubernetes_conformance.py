@@ -23,6 +23,7 @@ pytestmark = pytest.mark.real_cluster
 
 class TestKubernetesConformance(InfrastructureConformance):
     streams_are_separate: ClassVar[bool] = False  # a pod has one log, stdout and stderr merged
+    first_line_timeout_seconds: ClassVar[float] = 120.0  # a pod is scheduled, then started
 
     @pytest.fixture
     def infrastructure(
