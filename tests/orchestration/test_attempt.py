@@ -155,11 +155,8 @@ async def test_the_final_message_says_where_the_output_went(
     assert "RuntimeError: failing on purpose" in sink.text("stderr")
 
 
-async def test_cancelling_a_running_attempt_stops_it_on_its_infrastructure(
-    project: Path, registry: PluginRegistry, observer: Observer
-) -> None:
-    states, sink = KeptStates(), RecordingSink()
-    running = attempt(registry, job(project, "sleeper"), states, sink)
+async def cancel_once_started(running: Attempt, sink: RecordingSink, *, force: bool) -> State:
+    """Run ``running`` (a sleeper), cancel it once it printed ``started``; its final state."""
     finals: list[State] = []
 
     async def run() -> None:
@@ -169,9 +166,19 @@ async def test_cancelling_a_running_attempt_stops_it_on_its_infrastructure(
         async with anyio.create_task_group() as tg:
             tg.start_soon(run)
             await sink.wait_for(b"started")
-            running.cancel()
-
+            running.cancel(force=force)
     (final,) = finals
+    return final
+
+
+async def test_cancelling_a_running_attempt_stops_it_on_its_infrastructure(
+    project: Path, registry: PluginRegistry, observer: Observer
+) -> None:
+    states, sink = KeptStates(), RecordingSink()
+    running = attempt(registry, job(project, "sleeper"), states, sink)
+
+    final = await cancel_once_started(running, sink, force=False)
+
     assert states.types == [S.PENDING, S.RUNNING, S.CANCELLED]
     assert final.result is not None and "SIGTERM" in final.message
     assert observer.seen[-1] is final
@@ -182,18 +189,9 @@ async def test_a_forced_stop_the_user_asked_for_is_reported_as_asked(
 ) -> None:
     states, sink = KeptStates(), RecordingSink()
     running = attempt(registry, job(project, "sleeper"), states, sink)
-    finals: list[State] = []
 
-    async def run() -> None:
-        finals.append(await running.run())
+    final = await cancel_once_started(running, sink, force=True)  # a second Ctrl-C
 
-    with anyio.fail_after(WAIT_SECONDS):
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(run)
-            await sink.wait_for(b"started")
-            running.cancel(force=True)  # a second Ctrl-C
-
-    (final,) = finals
     assert final.type is S.CANCELLED
     assert "SIGKILL" in final.message and "as asked" in final.message
     assert "memory" not in final.message
