@@ -141,7 +141,7 @@ class Recovery(RunLifecycle):
                 failure, InfrastructureNotFound
             )
             state = StateType.CANCELLED if cancelled else StateType.CRASHED
-            message = f"{who} stopped watching the run; {failure.message}"
+            message = f"{who} stopped watching the run; {failure.one_line()}"
             retry = True
             if isinstance(failure, InfrastructureNotAvailable):
                 timeout = seconds(self.settings.orphan_timeout)
