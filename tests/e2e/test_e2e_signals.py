@@ -173,6 +173,9 @@ def test_signal_stops_the_run_gracefully_before_shipway_exits(
         assert "Stopping flow run" in shipway.stderr
         assert f"{signum.name} received" in shipway.stderr
         assert "Cancelled" in shipway.stderr
+        # The forced stop was asked for: not reported as running out of memory.
+        assert "stopped by force, as asked" in shipway.stderr
+        assert "memory" not in shipway.stderr
         assert "Traceback" not in shipway.stderr
         assert _gone_within(flow_pid, 30), "the flow run's process outlived shipway"
 
@@ -217,5 +220,8 @@ def test_a_run_ignoring_sigterm_is_killed_by_force(stubborn: Path, how: str) -> 
         if how == "second Ctrl-C":
             assert "stopping by force" in shipway.stderr
         assert "Cancelled" in shipway.stderr
+        # The forced stop was asked for: not reported as running out of memory.
+        assert "stopped by force, as asked" in shipway.stderr
+        assert "memory" not in shipway.stderr
         assert "Traceback" not in shipway.stderr
         assert _gone_within(flow_pid, 30)
