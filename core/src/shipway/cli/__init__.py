@@ -60,6 +60,10 @@ _COMMANDS = {
         "shipway.cli._run:run_command",
         "Run deployment NAME now on its infrastructure and stream its output.",
     ),
+    "server": LazyCommand(
+        "shipway.cli._server:server_group",
+        "Serve the REST API and web UI over the store.",
+    ),
     "work-queue": LazyCommand(
         "shipway.cli._work_queue:work_queue_group",
         "List work queues and set their limits.",

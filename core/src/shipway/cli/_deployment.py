@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import sys
@@ -24,12 +23,11 @@ from shipway.deployments import (
     load_deployment_file,
     parse_override_args,
     resolve_infrastructure,
-    resolve_run,
 )
 from shipway.errors import ConfigError
 from shipway.exit_status import ExitStatus
 from shipway.liveness import alive_since
-from shipway.plugins import PluginError
+from shipway.runs import create_run
 from shipway.schedules import Schedule, describe_schedule
 from shipway.secrets import dump_keeping_secrets, mask
 
@@ -252,14 +250,8 @@ def run_command(
     override_values = parse_override_args(overrides)
     scheduled_time = parse_when(at) if at else None
     with open_cli_store() as store:
-        deployment = store.get_deployment(name)
-        if override_values:
-            # Fail now, not on the agent, when an override does not fit; a plugin not
-            # installed here is no reason to refuse (the agent checks again anyway).
-            request = deployment.run_request(parameters=parameters, overrides=override_values)
-            with contextlib.suppress(PluginError):
-                resolve_run(request)
-        record = store.create_flow_run(
+        record = create_run(
+            store,
             name,
             parameters=parameters,
             overrides=override_values,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
 
 import click
 import yaml
@@ -15,8 +14,8 @@ from shipway.cli._options import debug_option
 from shipway.cli._store_access import open_cli_store
 from shipway.cli._table import table
 from shipway.cli._times import duration, short_id, when
-from shipway.errors import ShipwayError
 from shipway.exit_status import ExitStatus
+from shipway.runs import agent_label, history_view, parse_states, run_view
 from shipway.secrets import mask
 from shipway.states import StateType
 
@@ -53,7 +52,7 @@ def ls_command(deployment: str | None, states: tuple[str, ...], limit: int, as_j
             store.get_deployment(deployment)  # an unknown name is a mistake, not "no runs"
         runs = store.list_flow_runs(deployment=deployment, states=wanted or None, limit=limit)
     if as_json:
-        click.echo(json.dumps([_run_json(run) for run in runs], indent=2))
+        click.echo(json.dumps([run_view(run) for run in runs], indent=2))
         return
     if not runs:
         click.echo("No flow runs match.")
@@ -87,20 +86,11 @@ def inspect_command(run_id: str, as_json: bool) -> None:
     with open_cli_store(create=False) as store:
         run = store.get_flow_run(run_id)
         history = store.state_history(run.id)
-        agents = {agent.id: agent.name for agent in store.list_agents()}
-    data = _run_json(run)
-    data["agent"] = _agent_label(run.agent_id, agents)
-    data["history"] = [
-        {
-            "state": h.type.value,
-            "timestamp": h.timestamp.isoformat(),
-            "attempt": h.attempt,
-            "message": mask(h.message),
-            "agent": _agent_label(h.agent_id, agents),
-            "identifier": h.identifier,
-        }
-        for h in history
-    ]
+        agent_records = store.list_agents()
+    agents = {agent.id: agent.name for agent in agent_records}
+    data = run_view(run)
+    data["agent"] = agent_label(run.agent_id, agents)
+    data["history"] = history_view(history, agent_records)
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -114,7 +104,7 @@ def inspect_command(run_id: str, as_json: bool) -> None:
                 when(h.timestamp),
                 h.type.value,
                 str(h.attempt),
-                _agent_label(h.agent_id, agents) or "-",
+                agent_label(h.agent_id, agents) or "-",
                 h.identifier or "-",
                 mask(h.message),
             ]
@@ -165,56 +155,3 @@ def cancel_command(run_id: str) -> None:
             f"(`shipway flow-run inspect {run.id[:8]}` shows when it is Cancelled).",
             fg="yellow",
         )
-
-
-def parse_states(values: tuple[str, ...]) -> list[StateType]:
-    """``--state running`` (any case; repeatable or comma-separated)."""
-    by_name = {s.value.lower(): s for s in StateType}
-    states = []
-    for value in values:
-        for part in value.split(","):
-            name = part.strip().lower()
-            if name not in by_name:
-                raise ShipwayError(
-                    f"--state {part.strip()!r} is not a state",
-                    hint=f"States: {', '.join(s.value for s in StateType)}.",
-                )
-            states.append(by_name[name])
-    return states
-
-
-def _agent_label(agent_id: str | None, names: dict[str, str]) -> str | None:
-    if agent_id is None:
-        return None
-    name = names.get(agent_id)
-    return f"{name} ({agent_id})" if name else agent_id
-
-
-def _run_json(run: Any) -> dict[str, Any]:
-    """A run as every command shows it: secrets masked (``shipway.secrets.mask``)."""
-
-    def iso(value: Any) -> str | None:
-        return value.isoformat() if value is not None else None
-
-    data = {
-        "id": run.id,
-        "deployment": run.deployment_name,
-        "flow": run.entrypoint,
-        "state": run.state.value,
-        "message": run.state_message,
-        "work_queue": run.work_queue,
-        "scheduled_time": iso(run.scheduled_time),
-        "created": iso(run.created),
-        "start_time": iso(run.start_time),
-        "end_time": iso(run.end_time),
-        "attempt": run.attempt,
-        "retries": run.retries,
-        "identifier": run.identifier,
-        "exit_code": run.exit_code,
-        "agent": run.agent_id,
-        "parameters": run.parameters,
-        "overrides": run.overrides,
-        "infrastructure": run.infrastructure,
-        "working_dir": run.working_dir,
-    }
-    return mask(data)

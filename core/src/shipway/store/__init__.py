@@ -25,6 +25,8 @@ Deviations from / additions to the orchestration contract (for the agent's autho
   agent a lease on each run, ``renew_leases`` extends it, ``adopt_run`` needs it expired,
   ``set_state(..., owner=)`` refuses a writer that no longer holds the run, and
   ``hand_back_run`` gives a run back without a lease.
+- ``Store.list_flow_runs(..., work_queue=, before=RunPosition)`` (extra): filter by queue,
+  and page through runs newest first by keyset (the position of the previous page's last).
 - ``Store.count_flow_runs(...)`` and ``Store.count_runs_by_agent(states)`` (extra): counts
   made by the database, so that nothing lists runs only to count them.
 - ``read_logs`` and ``append_logs`` take the full run id (no prefix lookup).
@@ -54,7 +56,7 @@ from shipway.store._errors import (
     StoreRefused,
     StoreUnavailable,
 )
-from shipway.store._flow_runs import ACTIVE_STATES
+from shipway.store._flow_runs import ACTIVE_STATES, RunPosition
 from shipway.store._records import (
     AgentRecord,
     DeploymentRecord,
@@ -83,6 +85,7 @@ __all__ = [
     "FlowRunRecord",
     "LogLine",
     "Retry",
+    "RunPosition",
     "SecretKeyError",
     "StateChange",
     "StateConflict",

@@ -25,7 +25,7 @@ from shipway.store._rows import (
 )
 from shipway.store._sealed import seal
 
-__all__ = ["ACTIVE_STATES", "FlowRuns", "find_run", "in_states"]
+__all__ = ["ACTIVE_STATES", "NEWEST_FIRST", "FlowRuns", "RunPosition", "find_run", "in_states"]
 
 # States in which a run holds a slot on its agent and its work queue.
 ACTIVE_STATES = (StateType.PENDING, StateType.RUNNING, StateType.CANCELLING)
@@ -68,13 +68,17 @@ class FlowRuns:
         deployment: str | None,
         states: Collection[StateType] | None,
         limit: int,
+        work_queue: str | None = None,
+        before: RunPosition | None = None,
     ) -> list[FlowRunRecord]:
-        query = _filtered(sa.select(t.flow_runs), deployment=deployment, states=states)
+        query = _filtered(
+            sa.select(t.flow_runs), deployment=deployment, states=states, work_queue=work_queue
+        )
+        if before is not None:
+            query = query.where(_before(before))
         # Newest first by when each run is (or was) due: runs a schedule created ahead of
         # time come before older ones, not among them (creation, then id, break ties).
-        query = query.order_by(
-            t.flow_runs.c.scheduled_time.desc(), t.flow_runs.c.created.desc(), t.flow_runs.c.id
-        ).limit(limit)
+        query = query.order_by(*NEWEST_FIRST).limit(limit)
         with self.db.transaction(write=False) as connection:
             return [run_from_row(row) for row in connection.execute(query)]
 
@@ -103,6 +107,41 @@ class FlowRuns:
                 .order_by(t.flow_run_states.c.id)
             )
             return [state_from_row(row) for row in rows]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPosition:
+    """Where a run stands in the newest-first order: a page of runs goes on after the
+    last run of the previous page (keyset pagination: as fast on page 1,000 as on 1)."""
+
+    scheduled_time: datetime
+    created: datetime
+    id: str
+
+    @classmethod
+    def of(cls, run: FlowRunRecord) -> RunPosition:
+        return cls(run.scheduled_time, run.created, run.id)
+
+
+NEWEST_FIRST = (
+    t.flow_runs.c.scheduled_time.desc(),
+    t.flow_runs.c.created.desc(),
+    t.flow_runs.c.id.desc(),
+)
+
+
+def _before(position: RunPosition) -> sa.ColumnElement[bool]:
+    """The runs after ``position`` in the newest-first order. The first condition alone
+    lets the database start its index scan there; the rest breaks the ties."""
+    c = t.flow_runs.c
+    return sa.and_(
+        c.scheduled_time <= position.scheduled_time,
+        sa.or_(
+            c.scheduled_time < position.scheduled_time,
+            c.created < position.created,
+            sa.and_(c.created == position.created, c.id < position.id),
+        ),
+    )
 
 
 def _filtered(

@@ -16,7 +16,7 @@ from shipway.store._agents import Agents
 from shipway.store._claims import Claims
 from shipway.store._database import Database
 from shipway.store._deployments import Deployments
-from shipway.store._flow_runs import ACTIVE_STATES, FlowRuns
+from shipway.store._flow_runs import ACTIVE_STATES, FlowRuns, RunPosition
 from shipway.store._logs import Logs
 from shipway.store._records import (
     AgentRecord,
@@ -119,9 +119,18 @@ class Store:
         deployment: str | None = None,
         states: Collection[StateType] | None = None,
         limit: int = 50,
+        work_queue: str | None = None,
+        before: RunPosition | None = None,
     ) -> list[FlowRunRecord]:
-        """Newest first: by scheduled time, then creation."""
-        return self._runs.list_flow_runs(deployment=deployment, states=states, limit=limit)
+        """Newest first: by scheduled time, then creation, then id. ``before``: the runs
+        after that position (``RunPosition.of(last run of the previous page)``)."""
+        return self._runs.list_flow_runs(
+            deployment=deployment,
+            states=states,
+            limit=limit,
+            work_queue=work_queue,
+            before=before,
+        )
 
     def count_flow_runs(
         self,
