@@ -80,6 +80,7 @@ SHOWS_NO_DEPLOYMENT_OR_RUN = {
     "plugin new": "a new plugin's files",
     "image build": "an image build",
     "migrate": "a migration of Prefect code",
+    "server start": "its address and store; the API's responses are checked in tests/server",
 }
 OUTPUT_FORMATS = {"--json": ["--json"]}
 UNKNOWN_FORMAT_OPTIONS = {"--yaml", "--output", "--format", "--template"}
