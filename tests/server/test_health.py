@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from _client import ApiClient
-
+from _server_client import ApiClient
 from shipway._version import __version__
 
 

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from shipway import runs
+from shipway.errors import ConfigError
 from shipway.liveness import alive_since
 from shipway.plugins import get_registry
 from shipway.schedules import describe_schedule
@@ -84,15 +85,19 @@ async def get_deployment(context: ServerContext, name: str) -> dict[str, Any]:
 
 
 async def create_run(context: ServerContext, deployment: str, body: RunInput) -> dict[str, Any]:
-    """A new run of ``deployment``, as ``shipway deployment run`` makes it."""
-    record = await context.call(
-        runs.create_run,
-        context.store,
-        deployment,
-        parameters=body.parameters,
-        overrides=body.overrides,
-        scheduled_time=body.scheduled_time,
-    )
+    """A new run of ``deployment``, as ``shipway deployment run`` makes it (overrides
+    that do not fit its infrastructure: 422 naming ``overrides``, and no run)."""
+    try:
+        record = await context.call(
+            runs.create_run,
+            context.store,
+            deployment,
+            parameters=body.parameters,
+            overrides=body.overrides,
+            scheduled_time=body.scheduled_time,
+        )
+    except ConfigError as exc:
+        raise ApiError(422, exc.message, field="overrides", hint=exc.hint) from None
     return runs.run_view(record)
 
 

@@ -2,7 +2,7 @@
 store opened once) runs in a portal thread, requests go through ``httpx.ASGITransport``.
 
 Responses are read whole; the live log stream is tested against a real uvicorn server
-(``_live.py``)."""
+(tests/server/test_logs_stream.py)."""
 
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _client import ApiClient, api_client
 
+from _server_client import ApiClient, api_client
 from shipway.server import ServerSettings, create_app
 
 TOKEN = "t" * 40
