@@ -7,7 +7,8 @@ Responses are read whole; the live log stream is tested against a real uvicorn s
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import anyio.from_thread
@@ -50,3 +51,54 @@ def api_client(app: Starlette) -> Iterator[ApiClient]:
         finally:
             portal.call(client._client.aclose)
             portal.call(lifespan.__aexit__, None, None, None)
+
+
+@contextlib.contextmanager
+def live_server(app: Starlette) -> Iterator[str]:
+    """``app`` served by uvicorn on a free port of 127.0.0.1, in a thread; yields its
+    base URL, and stops it (ending its live streams) when the block ends."""
+    import threading
+    import time
+
+    import uvicorn
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive(), "the server stopped while starting"
+        assert time.monotonic() < deadline, "the server did not start in 30 s"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        app.state.shipway.stopping.set()
+        server.should_exit = True
+        thread.join(30)
+
+
+@dataclasses.dataclass
+class Event:
+    """One server-sent event."""
+
+    event: str
+    data: str
+    id: str | None = None
+
+
+def read_events(lines: Iterable[str]) -> Iterator[Event]:
+    """The events of a ``text/event-stream`` body, given its lines (comments skipped)."""
+    fields: dict[str, str] = {}
+    for line in lines:
+        if not line:
+            if "data" in fields:
+                yield Event(fields.get("event", "message"), fields["data"], fields.get("id"))
+            fields = {}
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        fields[name] = value.removeprefix(" ")

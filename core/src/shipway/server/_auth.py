@@ -12,7 +12,8 @@ every request before any route runs):
   (after ``/login`` checked the token) and out. The cookie holds no token: it is signed
   with the token it was given for (HMAC), says when it was issued, and expires; it is
   HttpOnly, SameSite=Strict, and Secure when the request came over HTTPS.
-- :meth:`Auth.csrf_token` / :meth:`Auth.check_csrf` -- the double-submit token a page puts
+- :meth:`Auth.csrf_token` (:meth:`Auth.csrf_token_for_session`) / :meth:`Auth.check_csrf`
+  -- the double-submit token a page puts
   into its forms (field ``csrf_token``) or its scripts send (header ``X-CSRF-Token``):
   an HMAC of the browser's session, so another site can neither read nor forge it.
 - :func:`request_principal` -- the principal the guard found, inside a route.
@@ -92,24 +93,28 @@ class Auth:
     # -- sessions -------------------------------------------------------------------
 
     def session_value(self, principal: Principal, now: float | None = None) -> str:
+        """A signed session for ``principal`` (one a token stands for, not ``open``)."""
+        if principal.name not in self._keys:
+            raise ValueError(f"no session for the {principal.name!r} principal: it has no token")
         issued = str(int(time.time() if now is None else now))
         return f"{principal.name}.{issued}.{self._sign(principal.name, issued)}"
 
     def set_session_cookie(
         self, response: Response, principal: Principal, connection: HTTPConnection
-    ) -> None:
-        """Keep ``principal`` (from :meth:`principal_for_token`) in the browser."""
-        if principal.via == "open":
-            return
+    ) -> str:
+        """Keep ``principal`` (from :meth:`principal_for_token`) in the browser; returns
+        the cookie's value (for :meth:`csrf_token_for_session`)."""
+        value = self.session_value(principal)
         response.set_cookie(
             SESSION_COOKIE,
-            self.session_value(principal),
+            value,
             max_age=SESSION_SECONDS,
             path="/",
             httponly=True,
             samesite="strict",
             secure=connection.url.scheme == "https",
         )
+        return value
 
     def clear_session_cookie(self, response: Response) -> None:
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
@@ -134,9 +139,14 @@ class Auth:
     def csrf_token(self, connection: HTTPConnection) -> str:
         """The token this browser's forms must send back (field ``csrf_token`` or header
         ``X-CSRF-Token``) with every state-changing request."""
-        session = connection.cookies.get(SESSION_COOKIE, "")
+        return self.csrf_token_for_session(connection.cookies.get(SESSION_COOKIE))
+
+    def csrf_token_for_session(self, session: str | None) -> str:
+        """The CSRF token of the session cookie ``session`` (right after
+        :meth:`set_session_cookie`, before the browser sends it back: pass
+        :meth:`session_value`'s result); an open server's pages share one."""
         principal = self._session_principal(session) if session else None
-        if principal is None:
+        if principal is None or session is None:
             return hmac.new(self._open_key, b"csrf:open", hashlib.sha256).hexdigest()
         key = self._keys[principal.name]
         return hmac.new(key, f"csrf:{session}".encode(), hashlib.sha256).hexdigest()

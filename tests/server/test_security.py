@@ -1,0 +1,187 @@
+"""The guard in front of every route: no token -> 401 on every API route (taken from the
+app's route table, so a new route cannot escape), the read-only token cannot change
+anything, browser sessions need the CSRF token, other sites are refused."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from starlette.routing import Route
+
+from _server_client import ApiClient
+from _server_fixtures import READ_ONLY_TOKEN, TOKEN
+from _store_helpers import spec
+from shipway.server import SESSION_COOKIE, Auth, Principal
+from shipway.store import Store
+
+SAFE = {"GET", "HEAD", "OPTIONS"}
+
+
+def routes(client: ApiClient) -> list[tuple[str, str]]:
+    """(method, path with its parameters filled) of every route the app serves."""
+    guard = next(m for m in client.app.user_middleware if m.cls.__name__ == "Guard")
+    public = set(guard.kwargs.get("public_paths", ()))
+    found = []
+    for route in client.app.routes:
+        assert isinstance(route, Route), f"a new kind of route to check: {route!r}"
+        if route.path in public:
+            continue
+        path = re.sub(r"{\w+}", "hello", route.path)
+        found += [(method, path) for method in sorted(route.methods or ()) if method != "HEAD"]
+    return found
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_every_api_route_needs_the_token(token_client: ApiClient) -> None:
+    checked = routes(token_client)
+    assert ("GET", "/api/health") in checked and ("PUT", "/api/work-queues/hello") in checked
+    for method, path in checked:
+        for headers in ({}, bearer("x" * 40), bearer(TOKEN + "x"), {"Authorization": TOKEN}):
+            response = token_client.request(method, path, headers=headers)
+            assert response.status_code == 401, (method, path, headers, response.text)
+            assert response.json()["error"]["status"] == 401
+            assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_the_token_opens_every_route(token_client: ApiClient, store: Store) -> None:
+    store.apply_deployment(spec("hello"))
+    for method, path in routes(token_client):
+        if path.endswith("/logs/stream"):
+            continue  # a live stream: tests/server/test_logs_stream.py
+        response = token_client.request(method, path, headers=bearer(TOKEN), json={"limit": 1})
+        assert response.status_code not in (401, 403), (method, path, response.text)
+
+
+def test_the_read_only_token_reads_and_cannot_change(
+    token_client: ApiClient, store: Store
+) -> None:
+    store.apply_deployment(spec("hello"))
+    run = store.create_flow_run("hello")
+    unsafe = [(m, p) for m, p in routes(token_client) if m not in SAFE]
+    assert unsafe  # runs, cancel, work-queue limits
+    for method, path in unsafe:
+        path = path.replace("/flow-runs/hello", f"/flow-runs/{run.id}")
+        response = token_client.request(method, path, headers=bearer(READ_ONLY_TOKEN), json={})
+        assert response.status_code == 403, (method, path, response.text)
+    assert store.count_flow_runs() == 1
+    assert store.get_flow_run(run.id).state.value == "Scheduled"
+    listed = token_client.get("/api/flow-runs", headers=bearer(READ_ONLY_TOKEN))
+    assert listed.status_code == 200 and listed.json()["runs"][0]["id"] == run.id
+
+
+def _auth(client: ApiClient) -> Auth:
+    auth = client.app.state.auth
+    assert isinstance(auth, Auth)
+    return auth
+
+
+def _session(client: ApiClient, token: str) -> str:
+    auth = _auth(client)
+    principal = auth.principal_for_token(token)
+    assert principal is not None
+    return auth.session_value(principal)
+
+
+def test_a_session_cookie_reads_and_needs_the_csrf_token_to_change(
+    token_client: ApiClient, store: Store
+) -> None:
+    store.apply_deployment(spec("hello"))
+    run = store.create_flow_run("hello")
+    session = _session(token_client, TOKEN)
+    cookies = {"cookie": f"{SESSION_COOKIE}={session}"}
+    assert token_client.get("/api/flow-runs", headers=cookies).status_code == 200
+    cancel = f"/api/flow-runs/{run.id}/cancel"
+    assert token_client.post(cancel, headers=cookies).status_code == 403
+    wrong = {**cookies, "x-csrf-token": _auth(token_client).csrf_token_for_session(None)}
+    assert token_client.post(cancel, headers=wrong).status_code == 403
+    csrf = _auth(token_client).csrf_token_for_session(session)
+    assert store.get_flow_run(run.id).state.value == "Scheduled"  # nothing happened yet
+    form = token_client.post(
+        cancel,
+        headers={**cookies, "content-type": "application/x-www-form-urlencoded"},
+        content=f"csrf_token={csrf}&x=1",
+    )
+    assert form.status_code == 200, form.text
+    assert store.get_flow_run(run.id).state.value == "Cancelled"
+    run = store.create_flow_run("hello")
+    header = token_client.post(
+        f"/api/flow-runs/{run.id}/cancel", headers={**cookies, "x-csrf-token": csrf}
+    )
+    assert header.status_code == 200
+
+
+def test_a_read_only_session_cannot_change_even_with_csrf(
+    token_client: ApiClient, store: Store
+) -> None:
+    store.apply_deployment(spec("hello"))
+    session = _session(token_client, READ_ONLY_TOKEN)
+    headers = {
+        "cookie": f"{SESSION_COOKIE}={session}",
+        "x-csrf-token": _auth(token_client).csrf_token_for_session(session),
+    }
+    assert token_client.get("/api/deployments", headers=headers).status_code == 200
+    response = token_client.post("/api/deployments/hello/runs", headers=headers, json={})
+    assert response.status_code == 403
+    assert store.count_flow_runs() == 0
+
+
+@pytest.mark.parametrize(
+    "session",
+    [
+        "full.0.0000",  # a forged signature
+        "admin.1.abc",  # no such principal
+        "garbage",
+    ],
+)
+def test_a_forged_session_is_401(token_client: ApiClient, session: str) -> None:
+    response = token_client.get("/api/flow-runs", headers={"cookie": f"{SESSION_COOKIE}={session}"})
+    assert response.status_code == 401
+
+
+def test_an_expired_session_is_401(token_client: ApiClient) -> None:
+    auth = _auth(token_client)
+    full = Principal("full", can_write=True, via="bearer")
+    old = auth.session_value(full, now=time.time() - 13 * 3600)
+    response = token_client.get("/api/flow-runs", headers={"cookie": f"{SESSION_COOKIE}={old}"})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"origin": "https://evil.example"},
+        {"sec-fetch-site": "cross-site"},
+        {"origin": "null"},
+    ],
+)
+def test_another_site_cannot_change_anything_token_or_not(
+    client: ApiClient, token_client: ApiClient, store: Store, headers: dict[str, str]
+) -> None:
+    store.apply_deployment(spec("hello"))
+    for server, auth in ((client, {}), (token_client, bearer(TOKEN))):
+        response = server.post("/api/deployments/hello/runs", headers={**auth, **headers}, json={})
+        assert response.status_code == 403, response.text
+    assert store.count_flow_runs() == 0
+
+
+def test_same_origin_browser_posts_pass(client: ApiClient, store: Store) -> None:
+    store.apply_deployment(spec("hello"))
+    headers = {"origin": "http://127.0.0.1:4300", "sec-fetch-site": "same-origin"}
+    assert client.post("/api/deployments/hello/runs", headers=headers, json={}).status_code == 201
+
+
+def test_an_open_server_needs_csrf_for_pages_not_for_scripts(client: ApiClient) -> None:
+    # The API answers scripts (curl sends no Origin); a page's form post needs the token.
+    assert client.post("/anything", data={"x": "1"}).status_code == 403
+    assert client.get("/api/flow-runs").status_code == 200
+
+
+def test_pages_redirect_to_the_login_page_without_a_token(token_client: ApiClient) -> None:
+    response = token_client.get("/flow-runs?state=failed")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/flow-runs%3Fstate%3Dfailed"
