@@ -15,7 +15,7 @@ from shipway.store._engine import WRITE
 
 __all__ = ["HEAD_REVISION", "migrate"]
 
-HEAD_REVISION = "0003_run_leases"
+HEAD_REVISION = "0006_run_list_indexes"
 _ADVISORY_LOCK_KEY = 0x5348_4950  # "SHIP": one key for every shipway database
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"

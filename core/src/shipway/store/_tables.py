@@ -112,7 +112,12 @@ flow_runs = sa.Table(
     sa.Index("ix_flow_runs_agent_state", "agent_id", "state"),
     sa.Index("ix_flow_runs_deployment_created", "deployment_id", "created"),
     sa.Index("ix_flow_runs_created", "created"),
-    sa.Index("ix_flow_runs_scheduled", "scheduled_time", "created"),
+    # Listing runs newest first, a page at a time, unfiltered or by deployment or queue.
+    sa.Index("ix_flow_runs_newest", "scheduled_time", "created", "id"),
+    sa.Index(
+        "ix_flow_runs_deployment_newest", "deployment_name", "scheduled_time", "created", "id"
+    ),
+    sa.Index("ix_flow_runs_queue_newest", "work_queue", "scheduled_time", "created", "id"),
 )
 
 flow_run_states = sa.Table(
