@@ -185,3 +185,40 @@ def test_pages_redirect_to_the_login_page_without_a_token(token_client: ApiClien
     response = token_client.get("/flow-runs?state=failed")
     assert response.status_code == 303
     assert response.headers["location"] == "/login?next=/flow-runs%3Fstate%3Dfailed"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("headers", "closed"),
+    [
+        ([], True),  # no token
+        ([(b"authorization", f"Bearer {TOKEN}".encode())], False),
+        (
+            [(b"authorization", f"Bearer {TOKEN}".encode()), (b"origin", b"https://evil.example")],
+            True,
+        ),
+    ],
+)
+async def test_websockets_pass_the_guard_too(
+    headers: list[tuple[bytes, bytes]], closed: bool
+) -> None:
+    from shipway.server._guard import Guard
+
+    reached: list[bool] = []
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        reached.append(True)
+
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    guard = Guard(app, auth=Auth(TOKEN, None), max_body_bytes=10)
+    scope = {"type": "websocket", "path": "/ws", "headers": [(b"host", b"x"), *headers]}
+    await guard(scope, receive, send)  # type: ignore[arg-type]  # plain dicts as ASGI messages
+    assert (sent == [{"type": "websocket.close", "code": 1008}]) is closed
+    assert bool(reached) is not closed

@@ -79,3 +79,37 @@ def test_server_process_answers_and_stops_on_sigint(shipway_home: Path) -> None:
     assert process.returncode == 0, output
     assert "Traceback" not in output
     assert "shipway server stopped." in output
+
+
+def test_without_the_extra_it_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, *args: object) -> object:
+        return None if name == "uvicorn" else real_find_spec(name)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    result = CliRunner().invoke(shipway_main, ["server", "start"])
+    assert result.exit_code == 2
+    assert "the server needs uvicorn, which is not installed" in result.output
+    assert "pip install 'shipway[server]'" in result.output
+
+
+def test_an_unreachable_store_is_one_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHIPWAY_DATABASE_URL", f"postgresql://u:pw@127.0.0.1:{_free_port()}/x")
+    result = CliRunner().invoke(shipway_main, ["server", "start", "--port", str(_free_port())])
+    assert result.exit_code == 3, result.output
+    assert "cannot be reached" in result.output and "pw" not in result.output.replace("pwd", "")
+    assert "Traceback" not in result.output
+
+
+def test_help_does_not_load_the_server() -> None:
+    code = (
+        "import sys\n"
+        "from shipway.cli import main\n"
+        "try:\n    main(['server', 'start', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('starlette', 'uvicorn', 'sqlalchemy') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip().endswith("[]"), result.stdout + result.stderr

@@ -54,7 +54,10 @@ class Guard:
         self.login_path = login_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
+        if scope["type"] != "http":  # lifespan
             await self.app(scope, receive, send)
             return
         connection = HTTPConnection(scope)
@@ -94,6 +97,20 @@ class Guard:
                 await _json_error(send, 403, "missing or wrong CSRF token: reload the page")
                 return
         remember_principal(scope, principal)
+        await self.app(scope, receive, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A WebSocket needs a principal too, and may not come from another site (a
+        browser sends its cookies with a cross-site WebSocket: only Origin tells)."""
+        connection = HTTPConnection(scope)
+        principal = None if _cross_site(connection) else self.auth.authenticate(connection)
+        public = scope["path"] in self.public_paths
+        if principal is None and not public:
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close", "code": 1008})  # policy violation
+            return
+        if principal is not None:
+            remember_principal(scope, principal)
         await self.app(scope, receive, send)
 
     def _too_large(self) -> str:
