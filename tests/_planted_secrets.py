@@ -5,6 +5,11 @@ to check that nothing shows them: the CLI's commands
 
 from __future__ import annotations
 
+import textwrap
+from pathlib import Path
+
+import pytest
+
 API_TOKEN = "planted-api-token-4a1f"
 ENCRYPTION_KEY = "planted-encryption-key-9c2e"
 URL_PASSWORD = "planted-url-password-7d3b"
@@ -39,3 +44,16 @@ FLOW = """
         for name in names:
             print(f"{name} is {os.environ.get(name)}", flush=True)
 """
+
+
+@pytest.fixture
+def leaky_project(project: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The project above, as the current directory, with the test's store and the value of
+    its secret reference in the environment (as a user's shell would have them)."""
+    (project / "flows" / "leaky.py").write_text(textwrap.dedent(FLOW).lstrip())
+    (project / "shipway.yaml").write_text(PROJECT)
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("SHIPWAY_DATABASE_URL", store_url)
+    monkeypatch.setenv("SHIPWAY_SECRET_DB_PASSWORD", REFERENCED)
+    monkeypatch.delenv("SHIPWAY_DEBUG", raising=False)
+    return project

@@ -6,38 +6,24 @@ app's route table is read, and the run's log stream too."""
 from __future__ import annotations
 
 import re
-import textwrap
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from starlette.routing import Route
 
 from _agent_helpers import Agents, wait_for
 from _cli import shipway_main
-from _planted_secrets import FLOW, PLANTED, PROJECT, REFERENCED, RUN_TOKEN
+from _planted_secrets import PLANTED, RUN_TOKEN
 from _server_client import ApiClient
 from shipway.store import Store
-
-
-@pytest.fixture
-def leaky_project(project: Path) -> Path:
-    (project / "flows" / "leaky.py").write_text(textwrap.dedent(FLOW).lstrip())
-    (project / "shipway.yaml").write_text(PROJECT)
-    return project
 
 
 def test_no_response_holds_a_planted_secret(
     client: ApiClient,
     store: Store,
-    store_url: str,
     agents: Agents,
     leaky_project: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.chdir(leaky_project)
-    monkeypatch.setenv("SHIPWAY_DATABASE_URL", store_url)
-    monkeypatch.setenv("SHIPWAY_SECRET_DB_PASSWORD", REFERENCED)
     applied = CliRunner().invoke(shipway_main, ["deployment", "apply"])
     assert applied.exit_code == 0, applied.output
     agents.start()

@@ -5,20 +5,15 @@ deployment and runs holding planted secrets, or declared to show no deployment o
 from __future__ import annotations
 
 import dataclasses
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import click
-import pytest
 
 from _agent_helpers import Agents, wait_for
 from _cli import shipway_main
 from _planted_secrets import (
-    FLOW,
     PLANTED,
-    PROJECT,
-    REFERENCED,
     RUN_TOKEN,
 )
 from shipway.store import Store
@@ -100,26 +95,13 @@ class Shown:
     output: str
 
 
-@pytest.fixture
-def leaky_project(project: Path) -> Path:
-    (project / "flows" / "leaky.py").write_text(textwrap.dedent(FLOW).lstrip())
-    (project / "shipway.yaml").write_text(PROJECT)
-    return project
-
-
 def test_no_command_in_any_format_prints_a_planted_secret(
     store: Store,
-    store_url: str,
     agents: Agents,
     leaky_project: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from click.testing import CliRunner
 
-    monkeypatch.chdir(leaky_project)
-    monkeypatch.setenv("SHIPWAY_DATABASE_URL", store_url)
-    monkeypatch.setenv("SHIPWAY_SECRET_DB_PASSWORD", REFERENCED)
-    monkeypatch.delenv("SHIPWAY_DEBUG", raising=False)
     agent = agents.start()
     commands = dict(leaf_commands())
     shown: list[Shown] = []
