@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 from starlette.routing import Route
@@ -222,3 +223,23 @@ async def test_websockets_pass_the_guard_too(
     await guard(scope, receive, send)  # type: ignore[arg-type]  # plain dicts as ASGI messages
     assert (sent == [{"type": "websocket.close", "code": 1008}]) is closed
     assert bool(reached) is not closed
+
+
+def test_a_form_post_over_the_limit_is_413_before_its_csrf_field_is_read(
+    token_client: ApiClient,
+) -> None:
+    session = _session(token_client, TOKEN)
+
+    async def form() -> AsyncIterator[bytes]:  # no Content-Length: the body streams
+        for _ in range(20):
+            yield b"x=" + b"y" * 100_000 + b"&"
+
+    response = token_client.post(
+        "/api/flow-runs/hello/cancel",
+        headers={
+            "cookie": f"{SESSION_COOKIE}={session}",
+            "content-type": "application/x-www-form-urlencoded",
+        },
+        content=form(),
+    )
+    assert response.status_code == 413

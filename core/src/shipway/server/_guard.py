@@ -92,7 +92,11 @@ class Guard:
         if unsafe and (principal.via == "session" or (principal.via == "open" and not is_api)):
             submitted = connection.headers.get(CSRF_HEADER)
             if submitted is None:
-                submitted, receive = await _form_field(scope, receive, CSRF_FIELD)
+                try:
+                    submitted, receive = await _form_field(scope, receive, CSRF_FIELD)
+                except BodyTooLarge as exc:  # read here, before the app's handlers
+                    await _json_error(send, 413, str(exc))
+                    return
             if not self.auth.check_csrf(connection, submitted):
                 await _json_error(send, 403, "missing or wrong CSRF token: reload the page")
                 return
