@@ -161,12 +161,12 @@ def _principal(name: str, via: str) -> Principal:
     return Principal(name, can_write=name == "full", via=via)
 
 
-def request_principal(connection: HTTPConnection) -> Principal:
-    """The principal the guard recognised for this request (every route has one)."""
+def request_principal(connection: HTTPConnection) -> Principal | None:
+    """The principal the guard recognised for this request: every guarded route has one;
+    a public path (a login page) has one only when the request carried a valid token or
+    session."""
     principal = connection.scope.get(_PRINCIPAL_KEY)
-    if not isinstance(principal, Principal):
-        raise RuntimeError("no principal on this request: is the app built by create_app?")
-    return principal
+    return principal if isinstance(principal, Principal) else None
 
 
 def remember_principal(scope: MutableMapping[str, Any], principal: Principal) -> None:

@@ -68,15 +68,17 @@ class Guard:
         if length.isdigit() and int(length) > self.max_body_bytes:
             await _json_error(send, 413, self._too_large())
             return
-        receive = self._limited(receive, send)
+        receive = self._limited(receive)
         unsafe = method not in SAFE_METHODS
         if unsafe and _cross_site(connection):
             await _json_error(send, 403, "refused: this request came from another site")
             return
+        principal = self.auth.authenticate(connection)
         if path in self.public_paths or path.startswith(self.public_prefixes):
+            if principal is not None:  # a login page may say who is logged in already
+                remember_principal(scope, principal)
             await self.app(scope, receive, send)
             return
-        principal = self.auth.authenticate(connection)
         if principal is None:
             if is_api or unsafe:
                 await _json_error(
@@ -120,7 +122,7 @@ class Guard:
     def _too_large(self) -> str:
         return f"the request body is larger than {self.max_body_bytes} bytes"
 
-    def _limited(self, receive: Receive, send: Send) -> Receive:
+    def _limited(self, receive: Receive) -> Receive:
         """``receive`` that stops a body without a length once it passes the limit."""
         seen = 0
         limit = self.max_body_bytes
