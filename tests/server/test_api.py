@@ -322,3 +322,34 @@ def test_unknown_path_is_json_404(client: ApiClient) -> None:
     response = client.get("/api/nothing-here")
     assert response.status_code == 404
     assert "/api/nothing-here" in str(error_of(response)["message"])
+
+
+def test_every_answer_matches_the_model_its_route_declares(
+    client: ApiClient, hello: str, store: Store
+) -> None:
+    from pydantic import TypeAdapter
+
+    from shipway.server._api import API
+
+    agent = store.register_agent("a1", ["etl"], None, ["process"])
+    done = store.create_flow_run("hello")
+    store.claim_runs(agent.id, ["etl"], 1)
+    store.set_state(done.id, StateChange(StateType.RUNNING, identifier="host:1"))
+    store.append_logs(done.id, [LogLine(datetime.now(timezone.utc), "stdout", "hi")])
+    store.set_state(done.id, StateChange(StateType.COMPLETED, exit_code=0))
+    waiting = store.create_flow_run("hello")
+    bodies = {"POST": {}, "PUT": {"limit": 3}}
+    checked = set()
+    for endpoint in API:
+        if endpoint.returns is None or endpoint.path.endswith("/stream"):
+            continue
+        run = waiting.id if endpoint.path.endswith("/cancel") else done.id
+        path = endpoint.path.replace("{id}", run)
+        path = path.replace("{name}", "etl" if "work-queues" in path else "hello")
+        response = client.request(endpoint.method, path, json=bodies.get(endpoint.method))
+        assert response.status_code == endpoint.status, (path, response.text)
+        answer = response.json()
+        assert answer, (path, "an empty answer checks nothing")
+        TypeAdapter(endpoint.returns).validate_python(answer)  # extra keys are errors too
+        checked.add(endpoint.path)
+    assert len(checked) == len({e.path for e in API}) - 2  # all but the schema and the stream

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from shipway._version import __version__
+from shipway.server import _schemas as schemas
 from shipway.server import operations as ops
 from shipway.server._context import server_context
 from shipway.server._inputs import (
@@ -100,30 +101,39 @@ async def list_plugins(request: Request) -> list[dict[str, Any]]:
 
 
 API: tuple[Endpoint, ...] = (
-    Endpoint("GET", "/api/health", health, "Is the server up, and on which store"),
+    Endpoint(
+        "GET", "/api/health", health, "Is the server up, and on which store",
+        returns=schemas.Health,
+    ),
     Endpoint("GET", "/api/openapi.json", openapi_schema, "This API's OpenAPI schema"),
-    Endpoint("GET", "/api/deployments", list_deployments, "List the stored deployments"),
+    Endpoint(
+        "GET", "/api/deployments", list_deployments, "List the stored deployments",
+        returns=list[schemas.Deployment],
+    ),
     Endpoint(
         "GET", "/api/deployments/{name}", get_deployment,
-        "A deployment, with its infrastructure (secrets masked)", errors=(404,),
+        "A deployment, with its infrastructure (secrets masked)",
+        returns=schemas.Deployment, errors=(404,),
     ),
     Endpoint(
         "POST", "/api/deployments/{name}/runs", create_run,
         "Create a run of a deployment (as `shipway deployment run`)",
-        status=201, body=RunInput, errors=(404, 413, 422),
+        status=201, body=RunInput, returns=schemas.FlowRun, errors=(404, 413, 422),
     ),
     Endpoint(
         "GET", "/api/flow-runs", list_runs,
         "List flow runs, newest first, a page at a time (next_cursor)",
-        query=RunsQuery, errors=(404, 422),
+        query=RunsQuery, returns=schemas.RunsPage, errors=(404, 422),
     ),
     Endpoint(
         "GET", "/api/flow-runs/{id}", get_run,
-        "A flow run (id or unique prefix) with its state history", errors=(404,),
+        "A flow run (id or unique prefix) with its state history",
+        returns=schemas.FlowRunWithHistory, errors=(404,),
     ),
     Endpoint(
         "GET", "/api/flow-runs/{id}/logs", read_logs,
-        "A flow run's output lines after a sequence number", query=LogsQuery, errors=(404, 422),
+        "A flow run's output lines after a sequence number",
+        query=LogsQuery, returns=schemas.Logs, errors=(404, 422),
     ),
     Endpoint(
         "GET", "/api/flow-runs/{id}/logs/stream", stream_logs,
@@ -132,19 +142,28 @@ API: tuple[Endpoint, ...] = (
     ),
     Endpoint(
         "POST", "/api/flow-runs/{id}/cancel", cancel_run,
-        "Cancel a flow run (409 when it has finished)", errors=(404, 409),
+        "Cancel a flow run (409 when it has finished)", returns=schemas.FlowRun, errors=(404, 409),
     ),
-    Endpoint("GET", "/api/agents", list_agents, "List the agents and their last heartbeat"),
-    Endpoint("GET", "/api/work-queues", list_work_queues, "List work queues and their limits"),
     Endpoint(
-        "GET", "/api/work-queues/{name}", get_work_queue, "A work queue", errors=(404,),
+        "GET", "/api/agents", list_agents, "List the agents and their last heartbeat",
+        returns=list[schemas.Agent],
+    ),
+    Endpoint(
+        "GET", "/api/work-queues", list_work_queues, "List work queues and their limits",
+        returns=list[schemas.WorkQueue],
+    ),
+    Endpoint(
+        "GET", "/api/work-queues/{name}", get_work_queue, "A work queue",
+        returns=schemas.WorkQueue, errors=(404,),
     ),
     Endpoint(
         "PUT", "/api/work-queues/{name}", set_work_queue,
-        "Set a work queue's concurrency limit", body=WorkQueueInput, errors=(413, 422),
+        "Set a work queue's concurrency limit",
+        body=WorkQueueInput, returns=schemas.WorkQueue, errors=(413, 422),
     ),
     Endpoint(
         "GET", "/api/plugins", list_plugins,
         "The installed plugins, with each infrastructure type's JSON schema",
+        returns=list[schemas.Plugin],
     ),
 )  # fmt: skip

@@ -10,7 +10,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -35,6 +35,8 @@ class Endpoint:
     status: int = 200
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
+    returns: Any = None
+    """The type of its answer (a model of ``_schemas``, or a list of one)."""
     answers: str = "application/json"
     errors: tuple[int, ...] = ()
     """The statuses besides 401/403 it may answer with (404, 409, 422...)."""
@@ -108,7 +110,7 @@ def openapi(endpoints: Sequence[Endpoint], *, title: str = "shipway") -> dict[st
             "responses": {
                 str(endpoint.status): {
                     "description": _REASONS.get(endpoint.status, "OK"),
-                    "content": {endpoint.answers: {}},
+                    "content": {endpoint.answers: _media(endpoint.returns, schemas)},
                 },
                 **{
                     str(code): {
@@ -122,15 +124,9 @@ def openapi(endpoints: Sequence[Endpoint], *, title: str = "shipway") -> dict[st
             },
         }
         if endpoint.body is not None:
-            name = endpoint.body.__name__
-            schema = endpoint.body.model_json_schema(ref_template="#/components/schemas/{model}")
-            schemas.update(schema.pop("$defs", {}))
-            schemas[name] = schema
             operation["requestBody"] = {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}
-                },
+                "required": False,
+                "content": {"application/json": _media(endpoint.body, schemas)},
             }
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = operation
     return {
@@ -143,6 +139,21 @@ def openapi(endpoints: Sequence[Endpoint], *, title: str = "shipway") -> dict[st
         "security": [{"bearer": []}],
         "paths": paths,
     }
+
+
+def _media(kind: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    """``{"schema": ...}`` for the type ``kind``, its models added to ``schemas``."""
+    if kind is None:
+        return {}
+    schema = TypeAdapter(kind).json_schema(ref_template=_REF)
+    schemas.update(schema.pop("$defs", {}))
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        schemas[kind.__name__] = schema
+        schema = {"$ref": _REF.format(model=kind.__name__)}
+    return {"schema": schema}
+
+
+_REF = "#/components/schemas/{model}"
 
 
 def _operation_id(endpoint: Endpoint) -> str:
