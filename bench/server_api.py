@@ -20,7 +20,9 @@ What it does, in a temporary SHIPWAY_HOME (SQLite):
    each holding the time it was printed, while reading the run's
    ``/logs/stream``: the live log latency is each line's arrival minus its printing
    (median and max);
-4. reads the server's resident memory (VmRSS, and its peak VmHWM) from /proc.
+4. keeps one stream open for 5 s on a run that prints nothing, and reports the server's
+   CPU share meanwhile (the cost of its polling);
+5. reads the server's resident memory (VmRSS, and its peak VmHWM) from /proc.
 
 Aims (issue 11): list median < 50 ms, live log median < 300 ms, server RSS < 120 MB.
 Reported, not enforced: the script exits 0 either way.
@@ -210,6 +212,26 @@ def log_latencies(client: httpx.Client, lines: int) -> list[float]:
     return latencies
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_stream_cpu(client: httpx.Client, pid: int, seconds: float) -> float:
+    """The server's CPU share while one client follows a run that prints nothing (a run
+    of d3, on q2, which no agent polls here)."""
+    run = client.post("/api/deployments/d3/runs", json={}).json()
+    with client.stream("GET", f"/api/flow-runs/{run['id']}/logs/stream", timeout=60) as stream:
+        lines = stream.iter_lines()
+        next(lines)  # the stream is open
+        before, started = cpu_seconds(pid), time.monotonic()
+        time.sleep(seconds)
+        used, elapsed = cpu_seconds(pid) - before, time.monotonic() - started
+    client.post(f"/api/flow-runs/{run['id']}/cancel")
+    return used / elapsed
+
+
 def memory_mb(pid: int) -> dict[str, float]:
     found = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -248,6 +270,8 @@ def main() -> None:
                 latencies = log_latencies(client, args.lines)
             report(f"live log latency over SSE ({args.lines} lines)", latencies, LOG_AIM_MS)
             print(f"{'':<44} max    {max(latencies) * 1000:7.1f} ms")
+            share = idle_stream_cpu(client, server.pid, 5.0)
+            print(f"{'server CPU, one idle log stream open':<44} {share * 100:.1f} % of a core")
             memory = memory_mb(server.pid)
             verdict = "within aim" if memory["VmRSS"] < RSS_AIM_MB else "ABOVE aim"
             rss, peak = memory["VmRSS"], memory["VmHWM"]
