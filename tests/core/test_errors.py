@@ -17,8 +17,9 @@ from shipway.exit_status import ExitStatus
 DRAWN = re.compile(r"^(?P<indent>[ │├└─]*)(?P<name>\w+)\s+(?P<module>shipway[\w.]*)(?P<rest>.*)$")
 
 
-# Extras a module may need (shipway[migrate], shipway[postgres]); the core installs without.
-OPTIONAL = {"libcst", "psycopg"}
+# Extras a module may need (shipway[migrate], shipway[postgres], shipway[server]); the core
+# installs without.
+OPTIONAL = {"libcst", "psycopg", "starlette", "uvicorn", "jinja2", "multipart"}
 
 
 def _core_modules() -> None:
