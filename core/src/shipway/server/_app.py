@@ -24,6 +24,7 @@ from shipway.server._errors import exception_handlers
 from shipway.server._guard import Guard
 from shipway.server._routes import starlette_routes
 from shipway.server._settings import ServerSettings
+from shipway.server.ui import PUBLIC_PATHS, PUBLIC_PREFIXES, ROUTES
 
 __all__ = ["create_app"]
 
@@ -36,18 +37,19 @@ def create_app(
     public_prefixes: Collection[str] = (),
     login_path: str = "/login",
 ) -> Starlette:
-    """The server's app: the API under ``/api`` and ``routes`` beside it. The store is
+    """The server's app: the API under ``/api``, ``routes`` and the web UI
+    (``shipway.server.ui``) beside it. The store is
     opened when the app starts (its lifespan) and closed when it stops."""
     auth = Auth(settings.token, settings.read_only_token)
     guard_options: dict[str, Any] = {
         "auth": auth,
         "max_body_bytes": settings.max_body_bytes,
-        "public_paths": public_paths,
-        "public_prefixes": public_prefixes,
+        "public_paths": (*public_paths, *PUBLIC_PATHS),
+        "public_prefixes": (*public_prefixes, *PUBLIC_PREFIXES),
         "login_path": login_path,
     }
     app = Starlette(
-        routes=[*starlette_routes(API), *routes],
+        routes=[*starlette_routes(API), *routes, *ROUTES],
         middleware=[Middleware(Guard, **guard_options)],
         exception_handlers=exception_handlers,
         lifespan=lifespan,

@@ -4,6 +4,7 @@ them, and reading a run's state history."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
@@ -97,6 +98,31 @@ class FlowRuns:
         )
         with self.db.transaction(write=False) as connection:
             return int(connection.execute(query).scalar_one())
+
+    def count_runs_per_period(
+        self, since: datetime, until: datetime, periods: int
+    ) -> dict[StateType, list[int]]:
+        """For each state, how many runs due in each of ``periods`` equal slices of
+        ``[since, until)``: one query over the (state, scheduled_time) index."""
+        c = t.flow_runs.c
+        width = (until - since) / periods
+        edges = [since + width * i for i in range(periods)] + [until]
+        counts = [
+            sa.func.sum(
+                sa.case((sa.and_(c.scheduled_time >= low, c.scheduled_time < high), 1), else_=0)
+            )
+            for low, high in itertools.pairwise(edges)
+        ]
+        query = (
+            sa.select(c.state, *counts)
+            .where(in_states(list(StateType)), c.scheduled_time >= since, c.scheduled_time < until)
+            .group_by(c.state)
+        )
+        with self.db.transaction(write=False) as connection:
+            return {
+                StateType(row[0]): [int(n or 0) for n in row[1:]]
+                for row in connection.execute(query)
+            }
 
     def state_history(self, run_id: str) -> list[StateRecord]:
         with self.db.transaction(write=False) as connection:

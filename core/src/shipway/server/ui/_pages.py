@@ -1,0 +1,203 @@
+"""The pages that show: each gathers its data through the operations the API uses
+(``shipway.server.operations``) and renders one template."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from shipway.errors import ShipwayError
+from shipway.schedules import schedule_times
+from shipway.server import operations as ops
+from shipway.server._context import server_context
+from shipway.server._errors import ApiError
+from shipway.server._inputs import RunsQuery
+from shipway.server.ui._chart import chart_window, hourly_chart
+from shipway.server.ui._parameters import ParameterField, parameter_fields
+from shipway.server.ui._render import render
+from shipway.states import StateType
+
+__all__ = [
+    "agents",
+    "dashboard",
+    "deployment",
+    "deployment_page",
+    "deployments",
+    "flow_run",
+    "flow_run_page",
+    "flow_runs",
+    "plugins",
+    "work_queues",
+]
+
+RUNS_PER_PAGE = 50
+LOG_LINES_SHOWN = 1000
+
+
+async def dashboard(request: Request) -> Response:
+    context = server_context(request)
+    since, until = chart_window()
+    counts = await context.call(context.store.count_runs_per_period, since, until, 24)
+    recent = await ops.list_runs(context, RunsQuery(limit=10))
+    return render(
+        request,
+        "dashboard.html",
+        chart=hourly_chart(counts, since),
+        runs=recent.runs,
+        agents=(await ops.list_agents(context))[:8],
+        queues=await ops.list_work_queues(context),
+    )
+
+
+async def deployments(request: Request) -> Response:
+    context = server_context(request)
+    records = await context.call(context.store.list_deployments)
+    now = datetime.now(timezone.utc)
+    rows = []
+    for record in records:
+        view = ops.deployment_view(record)
+        view["next_run"] = _next_run(record.schedule, now) if record.schedule else None
+        rows.append(view)
+    return render(request, "deployments.html", deployments=rows)
+
+
+def _next_run(schedule: Any, now: datetime) -> str | None:
+    upcoming = next(iter(schedule_times(schedule, now, now + timedelta(days=400))), None)
+    return upcoming.isoformat() if upcoming else None
+
+
+async def deployment(request: Request) -> Response:
+    return await deployment_page(request, request.path_params["name"])
+
+
+async def deployment_page(
+    request: Request,
+    name: str,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The deployment with its Run form; ``values`` and ``errors``: a form sent back."""
+    context = server_context(request)
+    record = await context.call(context.store.get_deployment, name)
+    fields = await context.call(
+        parameter_fields, record.entrypoint, record.working_dir, record.parameters
+    )
+    recent = await ops.list_runs(context, RunsQuery(deployment=name, limit=10))
+    return render(
+        request,
+        "deployment.html",
+        status_code,
+        deployment=ops.deployment_view(record),
+        fields=fields,
+        values=values or _defaults(fields),
+        errors=errors or {},
+        runs=recent.runs,
+    )
+
+
+def _defaults(fields: list[ParameterField]) -> dict[str, str]:
+    return {field.name: field.default_text for field in fields}
+
+
+async def flow_runs(request: Request) -> Response:
+    filters = {
+        key: request.query_params[key]
+        for key in ("state", "deployment", "work_queue", "cursor")
+        if request.query_params.get(key)
+    }
+    context = server_context(request)
+    error = None
+    page = ops.RunsPage([], None)
+    try:
+        query = RunsQuery.model_validate({**filters, "limit": RUNS_PER_PAGE})
+        page = await ops.list_runs(context, query)
+    except ShipwayError as exc:
+        error = exc.message
+    except ValidationError as exc:
+        error = exc.errors()[0]["msg"]
+    except ApiError as exc:
+        error = exc.message
+    deployment_names = [d.name for d in await context.call(context.store.list_deployments)]
+    queues = [q["name"] for q in await ops.list_work_queues(context)]
+    next_query = {k: v for k, v in filters.items() if k != "cursor"}
+    return render(
+        request,
+        "flow_runs.html",
+        400 if error else 200,
+        runs=page.runs,
+        next_cursor=page.next_cursor,
+        filters=filters,
+        next_query=next_query,
+        error=error,
+        states=[s.value for s in StateType],
+        deployment_names=deployment_names,
+        queues=queues,
+    )
+
+
+async def flow_run(request: Request) -> Response:
+    return await flow_run_page(request, request.path_params["id"])
+
+
+async def flow_run_page(
+    request: Request, run_id: str, *, error: str | None = None, status_code: int = 200
+) -> Response:
+    context = server_context(request)
+    run = await ops.get_run(context, run_id)
+    logs = await ops.read_logs(context, run["id"], after=0, limit=LOG_LINES_SHOWN)
+    return render(
+        request,
+        "flow_run.html",
+        status_code,
+        run=run,
+        logs=logs,
+        final=StateType(run["state"]).is_final,
+        error=error,
+    )
+
+
+async def agents(request: Request) -> Response:
+    return render(request, "agents.html", agents=await ops.list_agents(server_context(request)))
+
+
+async def work_queues(request: Request) -> Response:
+    context = server_context(request)
+    return render(request, "work_queues.html", queues=await ops.list_work_queues(context))
+
+
+async def plugins(request: Request) -> Response:
+    found = await server_context(request).call(ops.list_plugins)
+    for plugin in found:
+        plugin["fields"] = _field_rows(plugin["schema"]) if plugin.get("schema") else []
+    return render(request, "plugins.html", plugins=found)
+
+
+def _field_rows(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """An infrastructure type's JSON schema as the rows of a field table."""
+    required = set(schema.get("required", []))
+    return [
+        {
+            "name": name,
+            "type": _type_label(prop),
+            "required": name in required,
+            "default": prop.get("default"),
+            "description": prop.get("description", ""),
+        }
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def _type_label(prop: dict[str, Any]) -> str:
+    if "type" in prop:
+        item = prop.get("items", {})
+        return f"{prop['type']} of {item['type']}" if "type" in item else str(prop["type"])
+    if "$ref" in prop:
+        return str(prop["$ref"]).rsplit("/", 1)[-1]
+    options = [_type_label(option) for option in prop.get("anyOf", [])]
+    return " | ".join(options) or "any"
