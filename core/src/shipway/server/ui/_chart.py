@@ -11,9 +11,10 @@ from shipway.states import StateType
 __all__ = ["HOURS", "Chart", "chart_window", "hourly_chart"]
 
 HOURS = 24
-WIDTH = 720
-HEIGHT = 140
+WIDTH = 1100
+HEIGHT = 120
 GAP = 4
+TOP = 16  # room above the tallest bar for its label
 # Bottom to top: how runs ended first, then what is still to come.
 STACK_ORDER = (
     StateType.COMPLETED,
@@ -46,6 +47,7 @@ class Chart:
     peak: int
     width: int = WIDTH
     height: int = HEIGHT
+    top: int = TOP
     hour_labels: tuple[tuple[float, str], ...] = ()
 
 
@@ -69,7 +71,7 @@ def hourly_chart(counts: dict[StateType, list[int]], since: datetime) -> Chart:
             count = counts.get(state, [0] * HOURS)[hour]
             if not count:
                 continue
-            height = HEIGHT * count / peak
+            height = (HEIGHT - TOP) * count / peak
             bottom -= height
             label = f"{start:%H}:00 UTC: {count} {state.value}"
             x = hour * slot + GAP / 2
