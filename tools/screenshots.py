@@ -49,9 +49,9 @@ FLOWS = {
             for step in ("extract", "validate", "transform", "load"):
                 print(f"{step:>9}: {day} in batches of {batch_size}", flush=True)
                 time.sleep(0.4)
-            print("loaded 12,480 orders (dry run)" if dry_run else "loaded 12,480 orders", flush=True)
+            print("loaded 12,480 orders" + (" (dry run)" if dry_run else ""), flush=True)
     ''',
-    "report": '''
+    "report": """
         import time
         from shipway import flow
 
@@ -59,7 +59,7 @@ FLOWS = {
         def weekly_report(team: str, weeks: int = 1) -> None:
             print(f"report for {team}, last {weeks} week(s)", flush=True)
             time.sleep(120)
-    ''',
+    """,
 }
 
 
@@ -84,8 +84,9 @@ def main() -> None:
             _apply(store, project)
             _seed_history(store)
         port = _free_port()
-        with _started([*SHIPWAY, "agent", "start", "--poll-interval", "0.3"], env, root), \
-                _started([*SHIPWAY, "server", "start", "--port", str(port)], env, root):  # fmt: skip
+        agent = [*SHIPWAY, "agent", "start", "--poll-interval", "0.3"]
+        server = [*SHIPWAY, "server", "start", "--port", str(port)]
+        with _started(agent, env, root), _started(server, env, root):
             _wait_for_port(port)
             _shoot(f"http://127.0.0.1:{port}", token, options.out, options.chromium)
     for image in sorted(options.out.glob("ui-*.png")):
@@ -116,9 +117,11 @@ def _apply(store: Store, project: Path) -> None:
                 schedule=CronSchedule("0 2 * * *", "Europe/Paris"),
                 infrastructure={
                     "type": "process",
-                    "env": {"WAREHOUSE_URL": "postgresql://etl@warehouse/orders",
-                            "WAREHOUSE_PASSWORD": "not-shown-anywhere"},
-                },  # fmt: skip
+                    "env": {
+                        "WAREHOUSE_URL": "postgresql://etl@warehouse/orders",
+                        "WAREHOUSE_PASSWORD": "not-shown-anywhere",
+                    },
+                },
                 tags=("etl", "orders"),
                 retries=2,
                 retry_delay_seconds=60,

@@ -1,5 +1,6 @@
-"""The guard in front of every route: no token -> 401 on every API route (taken from the
-app's route table, so a new route cannot escape), the read-only token cannot change
+"""The guard in front of every route: no token -> 401 on every API route and a redirect
+to the login page on every web UI page (taken from the app's route table, so a new route
+cannot escape), the read-only token cannot change
 anything, browser sessions need the CSRF token, other sites are refused."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from _server_client import ApiClient
 from _server_fixtures import READ_ONLY_TOKEN, TOKEN
@@ -24,8 +25,11 @@ def routes(client: ApiClient) -> list[tuple[str, str]]:
     """(method, path with its parameters filled) of every route the app serves."""
     guard = next(m for m in client.app.user_middleware if m.cls.__name__ == "Guard")
     public = set(guard.kwargs.get("public_paths", ()))
+    public_prefixes = tuple(guard.kwargs.get("public_prefixes", ()))
     found = []
     for route in client.app.routes:
+        if isinstance(route, Mount) and f"{route.path}/".startswith(public_prefixes):
+            continue  # the web UI's static files
         assert isinstance(route, Route), f"a new kind of route to check: {route!r}"
         if route.path in public:
             continue
@@ -44,6 +48,10 @@ def test_every_api_route_needs_the_token(token_client: ApiClient) -> None:
     for method, path in checked:
         for headers in ({}, bearer("x" * 40), bearer(TOKEN + "x"), {"Authorization": TOKEN}):
             response = token_client.request(method, path, headers=headers)
+            if method == "GET" and not path.startswith("/api/"):  # a web UI page
+                assert response.status_code == 303, (method, path, headers, response.text)
+                assert response.headers["location"].startswith("/login?next=")
+                continue
             assert response.status_code == 401, (method, path, headers, response.text)
             assert response.json()["error"]["status"] == 401
             assert response.headers["www-authenticate"].startswith("Bearer")

@@ -26,7 +26,7 @@ from shipway.store import Store, open_store
 PLANTED_SECRET = "planted-secret-value"
 CHROMIUM = os.environ.get("SHIPWAY_TEST_CHROMIUM", "/usr/bin/chromium")
 
-GREET = '''
+GREET = """
 import time
 from shipway import flow
 
@@ -35,7 +35,7 @@ def greet(name: str, pause: float = 2.0) -> None:
     print(f"Hello, {name}!", flush=True)
     time.sleep(pause)
     print("done", flush=True)
-'''
+"""
 
 
 @pytest.fixture(scope="session")

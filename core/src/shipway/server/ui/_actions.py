@@ -114,4 +114,3 @@ def _local(request: Request, target: str | None = None) -> str:
     if "\\" in target:
         return "/"
     return target
-
