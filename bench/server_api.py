@@ -1,4 +1,5 @@
-"""The server's API with 100,000 runs in SQLite: list latency, live log latency, memory.
+"""The server's API and web UI with 100,000 runs in SQLite: list and page latency, live
+log latency, memory.
 
 Run it with the interpreter of an environment where ``shipway[server]`` and
 shipway-process are installed:
@@ -14,8 +15,10 @@ What it does, in a temporary SHIPWAY_HOME (SQLite):
 2. starts ``shipway server start`` on a free port of 127.0.0.1 (a real process) and
    times ``--requests`` requests of each of: ``GET /api/flow-runs?limit=50``, the same
    filtered by state, deployment and work queue, the 100th page (through its cursor),
-   and ``GET /api/flow-runs/{id}``; median and 95th percentile, in milliseconds, as the
-   client sees them (connection kept alive);
+   and ``GET /api/flow-runs/{id}``; then the web UI's runs page ``/flow-runs`` (first
+   page, filtered, the 100th page through its "Older" link), the dashboard ``/`` and a
+   deployment page; median and 95th percentile, in milliseconds, as the client sees them
+   (connection kept alive);
 3. starts ``shipway agent start`` and runs a flow printing ``--lines`` lines 0.2 s apart,
    each holding the time it was printed, while reading the run's
    ``/logs/stream``: the live log latency is each line's arrival minus its printing
@@ -24,15 +27,17 @@ What it does, in a temporary SHIPWAY_HOME (SQLite):
    CPU share meanwhile (the cost of its polling);
 5. reads the server's resident memory (VmRSS, and its peak VmHWM) from /proc.
 
-Aims (issue 11): list median < 50 ms, live log median < 300 ms, server RSS < 120 MB.
+Aims (issue 11): list and runs page median < 50 ms, live log median < 300 ms, server RSS < 120 MB.
 Reported, not enforced: the script exits 0 either way.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -193,6 +198,22 @@ def measure_lists(client: httpx.Client, requests: int) -> None:
     report("GET /api/flow-runs/{id}", time_requests(client, one, requests))
 
 
+def measure_pages(client: httpx.Client, requests: int) -> None:
+    """The web UI's pages over the same store: the runs page (its first page, filtered,
+    its 100th page through the "Older" link's cursor) and the dashboard."""
+    report("page /flow-runs", time_requests(client, "/flow-runs", requests), LIST_AIM_MS)
+    for query in ["?state=Failed", "?deployment=d2", "?work_queue=q2"]:
+        report(f"  ...{query}", time_requests(client, "/flow-runs" + query, requests))
+    path = "/flow-runs"
+    for _ in range(99):
+        found = re.search(r'rel="next" href="([^"]+)"', client.get(path).text)
+        assert found, "no Older link"
+        path = html.unescape(found.group(1))
+    report("  ...the 100th page (Older link)", time_requests(client, path, requests))
+    report("page / (dashboard)", time_requests(client, "/", requests))
+    report("page /deployments/d1 (Run form)", time_requests(client, "/deployments/d1", requests))
+
+
 def log_latencies(client: httpx.Client, lines: int) -> list[float]:
     run = client.post("/api/deployments/d1/runs", json={"parameters": {"count": lines}}).json()
     latencies = []
@@ -265,6 +286,7 @@ def main() -> None:
         with process(argv, env, server_log) as server, httpx.Client(base_url=url) as client:
             wait_until_up(url, server, server_log)
             measure_lists(client, args.requests)
+            measure_pages(client, args.requests)
             agent_argv = [*SHIPWAY, "agent", "start", "--poll-interval", "0.2", "-q", "q1"]
             with process(agent_argv, env, Path(tmp) / "agent.log"):
                 latencies = log_latencies(client, args.lines)

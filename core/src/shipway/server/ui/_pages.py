@@ -115,7 +115,8 @@ async def flow_runs(request: Request) -> Response:
     error = None
     page = ops.RunsPage([], None)
     try:
-        query = RunsQuery.model_validate({**filters, "limit": RUNS_PER_PAGE})
+        states = [filters["state"]] if "state" in filters else []
+        query = RunsQuery.model_validate({**filters, "state": states, "limit": RUNS_PER_PAGE})
         page = await ops.list_runs(context, query)
     except ShipwayError as exc:
         error = exc.message
@@ -123,8 +124,10 @@ async def flow_runs(request: Request) -> Response:
         error = exc.errors()[0]["msg"]
     except ApiError as exc:
         error = exc.message
-    deployment_names = [d.name for d in await context.call(context.store.list_deployments)]
-    queues = [q["name"] for q in await ops.list_work_queues(context)]
+    # The filters' choices come from the deployments (a few rows), not from counting runs.
+    stored = await context.call(context.store.list_deployments)
+    deployment_names = [d.name for d in stored]
+    queues = sorted({d.work_queue for d in stored} | {filters.get("work_queue", "default")})
     next_query = {k: v for k, v in filters.items() if k != "cursor"}
     return render(
         request,
