@@ -163,3 +163,23 @@ def test_the_work_queue_limit_is_edited_from_its_page(client: ApiClient, store: 
         client.post("/work-queues/etl", data={"csrf_token": token, "limit": ""}).status_code == 303
     )
     assert {q.name: q.concurrency_limit for q in store.list_work_queues()}["etl"] is None
+
+
+def test_run_again_keeps_parameters_and_overrides_secrets_included(
+    client: ApiClient, store: Store
+) -> None:
+    store.apply_deployment(spec("hello"))
+    first = client.post(
+        "/api/deployments/hello/runs",
+        json={"parameters": {"who": "you"}, "overrides": {"env": {"API_TOKEN": "again-s3cret"}}},
+    ).json()
+    page = client.get(f"/flow-runs/{first['id']}").text
+    assert "again-s3cret" not in page
+    again = client.post(f"/flow-runs/{first['id']}/run-again", data={"csrf_token": _csrf(page)})
+    assert again.status_code == 303
+    old = store.get_flow_run(first["id"])
+    new = store.get_flow_run(again.headers["location"].rsplit("/", 1)[1])
+    assert new.id != old.id and new.parameters == old.parameters
+    assert new.overrides == old.overrides  # the secret as it was, kept sealed in the store
+    shown = client.get(again.headers["location"]).text
+    assert "API_TOKEN" in shown and "again-s3cret" not in shown
