@@ -49,6 +49,8 @@ def test_every_page_renders(client: ApiClient, store: Store) -> None:
         response = client.get(path)
         assert response.status_code == 200, (path, response.text)
         assert response.headers["content-type"].startswith("text/html")
+    plugins = client.get("/plugins").text  # the table `shipway infra schema process` prints
+    assert "working_dir" in plugins and "map[string, string | SecretRef | null]" in plugins
     assert client.get("/static/shipway.css").status_code == 200
     assert client.get("/static/logs.js").status_code == 200
 

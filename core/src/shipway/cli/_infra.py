@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import click
 
 from shipway.cli._options import debug_option, file_option, parse_parameters, run_input_options
 from shipway.cli._table import table
 from shipway.deployments import load_deployment_file, parse_override_args
-from shipway.infrastructure import Infrastructure, resolve_secrets
+from shipway.infrastructure import resolve_secrets
+from shipway.infrastructure._fields import field_rows
 from shipway.plugins import get_registry
 from shipway.runner import prepare_run
 from shipway.secrets import mask, secret_values
@@ -60,43 +60,13 @@ def schema_command(type_name: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(schema, indent=2))
         return
-    rows = []
-    for field_name, field in cls.model_fields.items():
-        prop = schema.get("properties", {}).get(field_name, {})
-        default = (
-            "(required)"
-            if field.is_required()
-            else _default_text(field.get_default(call_default_factory=True))
-        )
-        # Plugins redeclare base fields such as `type` without a description: inherit it.
-        base = Infrastructure.model_fields.get(field_name)
-        description = field.description or (base.description if base else None) or ""
-        rows.append([field_name, _type_text(prop), default, description])
+    rows = [
+        [row.name, row.type, "(required)" if row.required else row.default, row.description]
+        for row in field_rows(cls)
+    ]
     table(
         ["FIELD", "TYPE", "DEFAULT", "DESCRIPTION"],
         rows,
         title=f"{type_name} ({cls.__module__}.{cls.__name__})",
     )
     click.echo("Unknown fields are rejected. `--json` prints the JSON schema.")
-
-
-def _default_text(value: Any) -> str:
-    return json.dumps(value) if not isinstance(value, str) else value
-
-
-def _type_text(prop: dict[str, Any]) -> str:
-    if "const" in prop:
-        return json.dumps(prop["const"])
-    if "anyOf" in prop:
-        return " | ".join(_type_text(option) for option in prop["anyOf"])
-    if "$ref" in prop:  # a nested model: its name (the --json schema has its fields)
-        return str(prop["$ref"]).rpartition("/")[2]
-    kind = prop.get("type", "any")
-    if kind == "array":
-        return f"list[{_type_text(prop.get('items', {}))}]"
-    if kind == "object":
-        values = prop.get("additionalProperties")
-        return f"map[string, {_type_text(values)}]" if isinstance(values, dict) else "object"
-    if "enum" in prop:
-        return " | ".join(json.dumps(v) for v in prop["enum"])
-    return str(kind)

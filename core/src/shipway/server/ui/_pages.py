@@ -11,6 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from shipway.errors import ShipwayError
+from shipway.infrastructure._fields import field_rows
+from shipway.plugins import get_registry
 from shipway.schedules import schedule_times
 from shipway.server import operations as ops
 from shipway.server._context import server_context
@@ -175,32 +177,16 @@ async def work_queues(request: Request) -> Response:
 
 
 async def plugins(request: Request) -> Response:
-    found = await server_context(request).call(ops.list_plugins)
-    for plugin in found:
-        plugin["fields"] = _field_rows(plugin["schema"]) if plugin.get("schema") else []
+    found = await server_context(request).call(_plugins_with_fields)
     return render(request, "plugins.html", plugins=found)
 
 
-def _field_rows(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    """An infrastructure type's JSON schema as the rows of a field table."""
-    required = set(schema.get("required", []))
-    return [
-        {
-            "name": name,
-            "type": _type_label(prop),
-            "required": name in required,
-            "default": prop.get("default"),
-            "description": prop.get("description", ""),
-        }
-        for name, prop in schema.get("properties", {}).items()
-    ]
-
-
-def _type_label(prop: dict[str, Any]) -> str:
-    if "type" in prop:
-        item = prop.get("items", {})
-        return f"{prop['type']} of {item['type']}" if "type" in item else str(prop["type"])
-    if "$ref" in prop:
-        return str(prop["$ref"]).rsplit("/", 1)[-1]
-    options = [_type_label(option) for option in prop.get("anyOf", [])]
-    return " | ".join(options) or "any"
+def _plugins_with_fields() -> list[dict[str, Any]]:
+    """The installed plugins (as the API lists them), each infrastructure type with the
+    field table ``shipway infra schema`` prints."""
+    registry = get_registry()
+    found = ops.list_plugins()
+    for plugin in found:
+        loads = plugin["kind"] == "infrastructure" and plugin.get("schema")
+        plugin["fields"] = field_rows(registry.resolve(plugin["name"])) if loads else []
+    return found
