@@ -148,7 +148,7 @@ def test_the_chart_counts_runs_per_hour_and_state(store: Store) -> None:
     failed = store.create_flow_run("hello", scheduled_time=since + timedelta(hours=2, minutes=9))
     store.set_state(failed.id, StateChange(StateType.CANCELLED))
     store.create_flow_run("hello", scheduled_time=since - timedelta(minutes=1))  # before
-    counts = store.count_runs_per_period(since, since + timedelta(hours=3), 3)
+    counts = store.count_runs_per_hour(since, 3)
     assert counts == {StateType.SCHEDULED: [2, 0, 1], StateType.CANCELLED: [0, 0, 1]}
 
 

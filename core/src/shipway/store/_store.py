@@ -144,12 +144,10 @@ class Store:
             deployment=deployment, states=states, work_queue=work_queue
         )
 
-    def count_runs_per_period(
-        self, since: datetime, until: datetime, periods: int
-    ) -> dict[StateType, list[int]]:
-        """Runs due in ``[since, until)`` by state, counted in ``periods`` equal slices
-        (the dashboard's chart); states without a run are left out."""
-        return self._runs.count_runs_per_period(since, until, periods)
+    def count_runs_per_hour(self, since: datetime, hours: int) -> dict[StateType, list[int]]:
+        """Runs due in each of the ``hours`` whole hours from ``since`` (UTC, on the
+        hour), by state (the dashboard's chart); states without a run are left out."""
+        return self._runs.count_runs_per_hour(since, hours)
 
     def state_history(self, run_id: str) -> list[StateRecord]:
         """Every state the run went through, oldest first."""

@@ -51,15 +51,15 @@ class Chart:
     hour_labels: tuple[tuple[float, str], ...] = ()
 
 
-def chart_window(now: datetime | None = None) -> tuple[datetime, datetime]:
-    """The 24 whole hours ending with the current one (UTC)."""
+def chart_window(now: datetime | None = None) -> datetime:
+    """Where the chart starts: the first of the 24 whole hours that end with the current
+    one (UTC)."""
     now = now or datetime.now(timezone.utc)
-    until = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    return until - timedelta(hours=HOURS), until
+    return now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=HOURS - 1)
 
 
 def hourly_chart(counts: dict[StateType, list[int]], since: datetime) -> Chart:
-    """Stacked bars from ``Store.count_runs_per_period`` over :func:`chart_window`."""
+    """Stacked bars from ``Store.count_runs_per_hour`` from :func:`chart_window`."""
     per_hour = [sum(counts.get(s, [0] * HOURS)[h] for s in STACK_ORDER) for h in range(HOURS)]
     peak = max(per_hour, default=0)
     slot = WIDTH / HOURS

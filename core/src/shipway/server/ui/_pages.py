@@ -18,7 +18,7 @@ from shipway.server import operations as ops
 from shipway.server._context import server_context
 from shipway.server._errors import ApiError
 from shipway.server._inputs import RunsQuery
-from shipway.server.ui._chart import chart_window, hourly_chart
+from shipway.server.ui._chart import HOURS, chart_window, hourly_chart
 from shipway.server.ui._parameters import ParameterField, parameter_fields
 from shipway.server.ui._render import render
 from shipway.states import StateType
@@ -42,8 +42,8 @@ LOG_LINES_SHOWN = 1000
 
 async def dashboard(request: Request) -> Response:
     context = server_context(request)
-    since, until = chart_window()
-    counts = await context.call(context.store.count_runs_per_period, since, until, 24)
+    since = chart_window()
+    counts = await context.call(context.store.count_runs_per_hour, since, HOURS)
     recent = await ops.list_runs(context, RunsQuery(limit=10))
     return render(
         request,
