@@ -56,9 +56,8 @@ def preview_command(
 def schema_command(type_name: str, as_json: bool) -> None:
     """Show the fields infrastructure TYPE accepts (a table, or its JSON schema)."""
     cls = get_registry().resolve(type_name)
-    schema = cls.model_json_schema()
     if as_json:
-        click.echo(json.dumps(schema, indent=2))
+        click.echo(json.dumps(cls.model_json_schema(), indent=2))
         return
     rows = [
         [row.name, row.type, "(required)" if row.required else row.default, row.description]
