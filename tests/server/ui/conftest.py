@@ -15,6 +15,7 @@ import pytest
 pytest.importorskip("playwright", reason="the browser tests need playwright (requirements-dev)")
 
 from _live_server import live_server
+from _ui_project import GREET, PLANTED_SECRET
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from _agent_helpers import AgentProcess, apply, write_project
@@ -23,19 +24,7 @@ from _server_fixtures import READ_ONLY_TOKEN, TOKEN
 from shipway.server import ServerSettings
 from shipway.store import Store, open_store
 
-PLANTED_SECRET = "planted-secret-value"
 CHROMIUM = os.environ.get("SHIPWAY_TEST_CHROMIUM", "/usr/bin/chromium")
-
-GREET = """
-import time
-from shipway import flow
-
-@flow
-def greet(name: str, pause: float = 2.0) -> None:
-    print(f"Hello, {name}!", flush=True)
-    time.sleep(pause)
-    print("done", flush=True)
-"""
 
 
 @pytest.fixture(scope="session")
@@ -93,8 +82,10 @@ def token_server(ui_store: Store, ui_store_url: str) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one module: Playwright's sync API keeps an event loop running in this
+    thread while it is open, which other tests' asyncio.run() must not meet."""
     if shutil.which(CHROMIUM) is None:
         unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)", tests="browser")
     args = ["--no-sandbox"] if os.geteuid() == 0 else []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import PLANTED_SECRET
+from _ui_project import PLANTED_SECRET
 from playwright.sync_api import Page, expect
 
 from _agent_helpers import AgentProcess

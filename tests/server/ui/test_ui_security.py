@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
-from conftest import PLANTED_SECRET
+from _ui_project import PLANTED_SECRET
 from starlette.routing import Route
 
 from _server_fixtures import READ_ONLY_TOKEN, TOKEN
