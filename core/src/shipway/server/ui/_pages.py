@@ -13,7 +13,7 @@ from starlette.responses import Response
 from shipway.errors import ShipwayError
 from shipway.infrastructure._fields import field_rows
 from shipway.plugins import get_registry
-from shipway.schedules import schedule_times
+from shipway.schedules import Schedule, schedule_times
 from shipway.server import operations as ops
 from shipway.server._context import server_context
 from shipway.server._errors import ApiError
@@ -67,7 +67,7 @@ async def deployments(request: Request) -> Response:
     return render(request, "deployments.html", deployments=rows)
 
 
-def _next_run(schedule: Any, now: datetime) -> str | None:
+def _next_run(schedule: Schedule, now: datetime) -> str | None:
     upcoming = next(iter(schedule_times(schedule, now, now + timedelta(days=400))), None)
     return upcoming.isoformat() if upcoming else None
 
