@@ -52,6 +52,15 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "shipway._first_party",
         "shipway._markers",
         "shipway._version",
+        "shipway.tasks",
+        "shipway.run_logger",
+        "shipway.log_lines",
+        "shipway._run_context",
+        "shipway._task_pool",
+        "shipway._retries",
+        "shipway._timeouts",
+        "shipway._prefect_options",
+        "shipway._tracebacks",
     ),
 }
 RANK = {

@@ -14,16 +14,33 @@ if TYPE_CHECKING:
     from shipway._markers import hookimpl
     from shipway.deployments import Deployment
     from shipway.flows import Flow, flow
+    from shipway.run_logger import get_run_logger
     from shipway.secrets import SecretRef
+    from shipway.tasks import Task, task, unmapped
 
-__all__ = ["Deployment", "Flow", "SecretRef", "__version__", "flow", "hookimpl"]
+__all__ = [
+    "Deployment",
+    "Flow",
+    "SecretRef",
+    "Task",
+    "__version__",
+    "flow",
+    "get_run_logger",
+    "hookimpl",
+    "task",
+    "unmapped",
+]
 
 _LAZY = {
     "Deployment": "shipway.deployments",
     "Flow": "shipway.flows",
     "SecretRef": "shipway.secrets",
+    "Task": "shipway.tasks",
     "flow": "shipway.flows",
+    "get_run_logger": "shipway.run_logger",
     "hookimpl": "shipway._markers",
+    "task": "shipway.tasks",
+    "unmapped": "shipway.tasks",
 }
 
 

@@ -11,13 +11,26 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["DEBUG_VAR", "HOME_VAR", "flag_is_set", "shipway_home"]
+__all__ = [
+    "DEBUG_VAR",
+    "HOME_VAR",
+    "LOG_LEVEL_VAR",
+    "TASK_WORKERS_VAR",
+    "flag_is_set",
+    "shipway_home",
+]
 
 DEBUG_VAR = "SHIPWAY_DEBUG"
 """Show tracebacks: set by ``--debug`` and passed on to the engine by ``shipway run``."""
 
 HOME_VAR = "SHIPWAY_HOME"
 """The folder of shipway's own files: the SQLite store, the secret key, secret files."""
+
+LOG_LEVEL_VAR = "SHIPWAY_LOG_LEVEL"
+"""The level of the run logger (``get_run_logger()``): debug, info (default), warning, ..."""
+
+TASK_WORKERS_VAR = "SHIPWAY_TASK_WORKERS"
+"""How many submitted tasks of one flow run run at once (``.submit()``, ``.map()``); default 16."""
 
 _TRUTHY = frozenset({"1", "true", "yes", "on"})
 

@@ -1,16 +1,30 @@
-"""``@flow``: mark a function as a flow, and validate parameters against its signature."""
+"""``@flow``: mark a function as a flow, and validate parameters against its signature.
+
+Calling a flow runs it with its options: ``retries`` (the whole function again, after
+``retry_delay_seconds``), ``timeout_seconds`` (``TimeoutError`` when time is up),
+``log_prints`` (``print`` goes to the run logger). It waits for the tasks it submitted;
+one that failed without anyone asking for its result fails the flow. The same happens
+in the engine and in a script or test that calls the flow. Pure stdlib until parameters
+need coercing (pydantic is imported then).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
+from shipway._prefect_options import reject_unsupported
+from shipway._retries import retry_policy
+from shipway._run_context import FlowRunContext, entered_run
+from shipway._timeouts import call_with_timeout, check_timeout
 from shipway.errors import ParameterError
+from shipway.run_logger import get_run_logger, prints_logged
 
 __all__ = ["Flow", "flow"]
 
@@ -20,6 +34,11 @@ R = TypeVar("R")
 # Values of exactly these types need no coercion for a parameter annotated with the
 # same type, so the engine can skip importing pydantic for the common case.
 _PLAIN_TYPES: frozenset[type] = frozenset({str, int, float, bool, bytes})
+
+_ACCEPTED = (
+    "name, description, version, retries, retry_delay_seconds, timeout_seconds, "
+    "log_prints, validate_parameters"
+)
 
 
 class Flow(Generic[P, R]):
@@ -32,17 +51,84 @@ class Flow(Generic[P, R]):
         name: str | None = None,
         description: str | None = None,
         version: str | None = None,
+        retries: int = 0,
+        retry_delay_seconds: float | Sequence[float] | None = None,
+        timeout_seconds: float | None = None,
+        log_prints: bool | None = None,
+        validate_parameters: bool = True,
     ) -> None:
         if not callable(fn):
             raise TypeError(f"@flow expects a function, got {type(fn).__name__}")
         self.fn = fn
         self.name = name or fn.__name__
+        owner = f"@flow {self.name!r}"
         self.description = description or inspect.getdoc(fn)
         self.version = version
+        self.retries = retries
+        self.retry_delay_seconds = retry_delay_seconds
+        self.timeout_seconds = check_timeout(owner, timeout_seconds)
+        self.log_prints = log_prints
+        self.should_validate_parameters = bool(validate_parameters)
+        self._retries = retry_policy(owner, retries, retry_delay_seconds)
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        return self.fn(*args, **kwargs)
+        if self.is_async:
+            return self._call_async(args, kwargs)  # type: ignore[return-value]
+
+        def attempt() -> R:
+            return call_with_timeout(
+                lambda: self._attempt(args, kwargs), self.timeout_seconds, self._timed_out()
+            )
+
+        with self._prints():
+            logger = get_run_logger()
+            return self._retries.call(attempt, what=f"Flow {self.name!r}", logger=logger)
+
+    def _attempt(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> R:
+        with entered_run(self.name) as run:
+            try:
+                result = self.fn(*args, **kwargs)
+            except BaseException:
+                run.cancel_pending()
+                raise
+            run.settle()
+            return result
+
+    async def _call_async(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+        import asyncio  # only async flows pay for it
+
+        async def attempt() -> Any:
+            with entered_run(self.name) as run:
+                try:
+                    result = await self._awaited(asyncio, run, self.fn(*args, **kwargs))
+                except BaseException:
+                    run.cancel_pending()
+                    raise
+                run.settle()
+                return result
+
+        with self._prints():
+            return await self._retries.call_async(
+                attempt, what=f"Flow {self.name!r}", logger=get_run_logger()
+            )
+
+    async def _awaited(self, asyncio: Any, run: FlowRunContext, awaitable: Any) -> Any:
+        if self.timeout_seconds is None:
+            return await awaitable
+        try:
+            return await asyncio.wait_for(awaitable, self.timeout_seconds)
+        except asyncio.TimeoutError:
+            raise TimeoutError(self._timed_out()) from None
+
+    def _timed_out(self) -> str:
+        seconds = self.timeout_seconds or 0
+        return f"flow {self.name!r} timed out after {seconds:g} s (timeout_seconds)"
+
+    def _prints(self) -> contextlib.AbstractContextManager[None]:
+        if self.log_prints is None:
+            return contextlib.nullcontext()
+        return prints_logged(self.log_prints)
 
     def __repr__(self) -> str:
         return f"Flow(name={self.name!r}, fn={self.fn.__module__}.{self.fn.__qualname__})"
@@ -79,6 +165,12 @@ class Flow(Generic[P, R]):
             if p.default is p.empty and name not in parameters and not partial:
                 problems.append(f"missing required parameter {name!r}")
 
+        if not self.should_validate_parameters:  # @flow(validate_parameters=False)
+            if problems:
+                raise ParameterError(
+                    f"parameters do not match flow {self.name!r}:\n  - " + "\n  - ".join(problems)
+                )
+            return dict(parameters)
         hints = _type_hints(self.fn)
         coerced: dict[str, Any] = {}
         for key, value in parameters.items():
@@ -153,7 +245,16 @@ def flow(fn: Callable[P, R], /) -> Flow[P, R]: ...
 
 @overload
 def flow(
-    *, name: str | None = None, description: str | None = None, version: str | None = None
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    version: str | None = None,
+    retries: int = 0,
+    retry_delay_seconds: float | Sequence[float] | None = None,
+    timeout_seconds: float | None = None,
+    log_prints: bool | None = None,
+    validate_parameters: bool = True,
+    **unsupported: Any,
 ) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
 
 
@@ -164,15 +265,34 @@ def flow(
     name: str | None = None,
     description: str | None = None,
     version: str | None = None,
+    retries: int = 0,
+    retry_delay_seconds: float | Sequence[float] | None = None,
+    timeout_seconds: float | None = None,
+    log_prints: bool | None = None,
+    validate_parameters: bool = True,
+    **unsupported: Any,
 ) -> Flow[P, R] | Callable[[Callable[P, R]], Flow[P, R]]:
-    """Mark a function as a flow: ``@flow`` or ``@flow(name="nightly")``.
+    """Mark a function as a flow: ``@flow`` or ``@flow(name="nightly", retries=2)``.
 
-    Sync and async functions are both flows; the engine awaits async ones.
+    Sync and async functions are both flows; the engine awaits async ones. An option
+    Prefect has and shipway does not (``task_runner=``, ``persist_result=``, ...) is a
+    ``TypeError`` that says what to do instead.
     """
+    reject_unsupported("@flow", unsupported, _ACCEPTED)
     if fn is not None:
         return Flow(fn)
 
     def decorate(function: Callable[P, R]) -> Flow[P, R]:
-        return Flow(function, name=name, description=description, version=version)
+        return Flow(
+            function,
+            name=name,
+            description=description,
+            version=version,
+            retries=retries,
+            retry_delay_seconds=retry_delay_seconds,
+            timeout_seconds=timeout_seconds,
+            log_prints=log_prints,
+            validate_parameters=validate_parameters,
+        )
 
     return decorate

@@ -14,6 +14,7 @@ import anyio
 
 from shipway.agent._store_calls import StoreCalls
 from shipway.infrastructure import StreamName
+from shipway.log_lines import decode_log_line
 from shipway.secrets import Masker
 from shipway.store import LogLine, Store
 
@@ -74,7 +75,22 @@ class RunOutput:
         self.masker = masker or Masker()
 
     def write(self, stream: StreamName, data: bytes) -> None:
-        self.note(stream, data.decode("utf-8", errors="replace").rstrip("\r\n"))
+        record = decode_log_line(data)
+        if record is None:
+            self.note(stream, data.decode("utf-8", errors="replace").rstrip("\r\n"))
+            return
+        # A run logger's record: kept with its own time and level (`flow-run logs --level`).
+        self._buffer.add(
+            self._run_id,
+            LogLine(
+                timestamp=record.time,
+                stream=stream,
+                text=self.masker.text(record.message),
+                attempt=self._attempt,
+                level=record.level,
+                source=record.source,
+            ),
+        )
 
     def note(self, stream: Literal["stdout", "stderr", "shipway"], text: str) -> None:
         """A line of the run's output, or the agent's own remark on it (``shipway``)."""

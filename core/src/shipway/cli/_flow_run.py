@@ -9,12 +9,14 @@ import click
 import yaml
 
 from shipway.cli._console import status
-from shipway.cli._follow import follow_run, report_final
+from shipway.cli._follow import follow_run, log_text, report_final
 from shipway.cli._options import debug_option
 from shipway.cli._store_access import open_cli_store
 from shipway.cli._table import table
 from shipway.cli._times import duration, short_id, when
+from shipway.errors import ShipwayError
 from shipway.exit_status import ExitStatus
+from shipway.log_lines import level_number
 from shipway.runs import agent_label, history_view, parse_states, run_view
 from shipway.secrets import mask
 from shipway.states import StateType
@@ -117,22 +119,31 @@ def inspect_command(run_id: str, as_json: bool) -> None:
 @flow_run_group.command("logs")
 @click.argument("run_id", metavar="ID")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until the run ends.")
+@click.option(
+    "-l",
+    "--level",
+    metavar="LEVEL",
+    help="Only run logger records at LEVEL or above (debug, info, warning, error, "
+    "critical); output without a level is left out.",
+)
 @debug_option
-def logs_command(run_id: str, follow: bool) -> None:
+def logs_command(run_id: str, follow: bool, level: str | None) -> None:
     """Print a flow run's output.
 
-    The stdout and stderr of flow run ID, as the flow wrote them."""
+    The stdout and stderr of flow run ID, as the flow wrote them; the records of its run
+    logger (get_run_logger()) with their time and level."""
+    min_level = _parse_level(level)
     with open_cli_store(create=False) as store:
         run = store.get_flow_run(run_id)
         if not follow:
             after = 0
-            while lines := store.read_logs(run.id, after=after):
+            while lines := store.read_logs(run.id, after=after, min_level=min_level):
                 for line in lines:
                     after = line.seq
-                    click.echo(mask(line.text), err=line.stream != "stdout")
+                    click.echo(log_text(line), err=line.stream != "stdout")
             return
         try:
-            final = follow_run(store, run.id, show_states=False)
+            final = follow_run(store, run.id, show_states=False, min_level=min_level)
         except KeyboardInterrupt:
             sys.exit(ExitStatus.CANCELLED)
     report_final(final)
@@ -155,3 +166,12 @@ def cancel_command(run_id: str) -> None:
             f"(`shipway flow-run inspect {run.id[:8]}` shows when it is Cancelled).",
             fg="yellow",
         )
+
+
+def _parse_level(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return level_number(value)
+    except ValueError as exc:
+        raise ShipwayError(f"--level {exc}") from None

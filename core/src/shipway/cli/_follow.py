@@ -13,11 +13,21 @@ import click
 from shipway.cli._console import state_colour, status
 from shipway.cli._store_access import retry_unavailable
 from shipway.exit_status import ExitStatus, shell_exit_status
+from shipway.log_lines import render_log_line
 from shipway.secrets import mask
 from shipway.states import StateType
 
 if TYPE_CHECKING:
-    from shipway.store import FlowRunRecord, Store
+    from shipway.store import FlowRunRecord, Store, StoredLogLine
+
+
+def log_text(line: StoredLogLine) -> str:
+    """A stored line as shown: output as the flow wrote it; a run logger's record with
+    its time and level (``shipway.log_lines.render_log_line``). Secrets masked."""
+    text = mask(line.text)  # masked when stored; URL passwords of old lines too
+    if line.level is None:
+        return text
+    return render_log_line(line.level, line.timestamp, text, line.source)
 
 
 def follow_run(
@@ -28,6 +38,7 @@ def follow_run(
     show_states: bool = True,
     after: int = 0,
     poll: float = 0.5,
+    min_level: int | None = None,
 ) -> FlowRunRecord:
     """Print the run's new log lines (stdout/stderr as the flow wrote them) and state
     changes, in the order they happened, until it reaches a final state; return the
@@ -56,11 +67,14 @@ def follow_run(
         if show_logs:
             while True:
                 lines = retry_unavailable(
-                    functools.partial(store.read_logs, record.id, after=after), poll=poll
+                    functools.partial(
+                        store.read_logs, record.id, after=after, min_level=min_level
+                    ),
+                    poll=poll,
                 )
                 for line in lines:
                     after = line.seq
-                    text = mask(line.text)  # masked when stored; URL passwords of old lines too
+                    text = log_text(line)
                     show: Callable[[], None]
                     if line.stream == "shipway":
                         show = functools.partial(status, text, dim=True)

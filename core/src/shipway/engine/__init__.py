@@ -19,11 +19,13 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
+from shipway._tracebacks import user_traceback
 from shipway.entrypoints import FlowImportError, load_flow
 from shipway.environment import DEBUG_VAR, flag_is_set
 from shipway.errors import ShipwayError
 from shipway.exit_status import ExitStatus
 from shipway.jobs import EXIT_STATUS_FILE_VAR, Job, JobFormatError
+from shipway.run_logger import use_log_lines
 
 __all__ = ["EXIT_STATUS_FILE_VAR", "run_job"]
 
@@ -44,12 +46,12 @@ def _say(message: str) -> None:
 
 
 def _user_traceback(exc: BaseException) -> TracebackType | None:
-    """Drop shipway's (and the import machinery's) frames from the top so the user
-    sees their code first."""
+    """Drop shipway's (and the import machinery's) frames so the user sees their code:
+    the engine's own, and the flow and task wrappers' (see ``shipway._tracebacks``)."""
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_NOT_USER_CODE):
         tb = tb.tb_next
-    return tb or exc.__traceback__
+    return user_traceback(tb) or exc.__traceback__
 
 
 def _print_user_error(exc: BaseException) -> None:
@@ -81,6 +83,7 @@ def run_job(job: Job) -> int:
         return ExitStatus.CANNOT_START
 
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    use_log_lines()  # get_run_logger() records travel as log lines (shipway.log_lines)
     try:
         result: Any = flow(**parameters)
         if inspect.isawaitable(result):

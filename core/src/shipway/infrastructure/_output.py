@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from typing import Literal, Protocol
 
+from shipway.log_lines import decode_log_line, encode_log_line, render_log_line
 from shipway.secrets import Masker
 
 __all__ = [
@@ -33,9 +34,15 @@ class OutputSink(Protocol):
 
 
 class TerminalSink:
-    """Write output bytes unchanged to this process's stdout/stderr (non-UTF-8 included)."""
+    """Write output bytes unchanged to this process's stdout/stderr (non-UTF-8 included);
+    a run logger's record (a log line, see ``shipway.log_lines``) as its time, level and
+    message."""
 
     def write(self, stream: StreamName, data: bytes) -> None:
+        record = decode_log_line(data)
+        if record is not None:
+            text = render_log_line(record.level, record.time, record.message, record.source)
+            data = (text + "\n").encode("utf-8", errors="replace")
         target = sys.stdout if stream == "stdout" else sys.stderr
         buffer = getattr(target, "buffer", None)
         if buffer is not None:
@@ -55,6 +62,12 @@ class MaskedSink:
         self.masker = masker
 
     def write(self, stream: StreamName, data: bytes) -> None:
+        record = decode_log_line(data)
+        if record is not None:  # mask the message itself, not its JSON spelling
+            message = self.masker.text(record.message)
+            line = encode_log_line(record.level, record.time.timestamp(), message, record.source)
+            self.inner.write(stream, line.encode("utf-8"))
+            return
         self.inner.write(stream, self.masker.line(data))
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
+from shipway.names import MAX_NAME_LENGTH
 from shipway.store import _tables as t
 from shipway.store._database import Database
 from shipway.store._errors import FlowRunNotFound
@@ -45,16 +46,23 @@ class Logs:
                         "stream": line.stream,
                         "text": line.text,
                         "attempt": line.attempt,
+                        "level": line.level,
+                        "source": line.source[:MAX_NAME_LENGTH],
                     }
                     for offset, line in enumerate(lines)
                 ],
             )
 
-    def read_logs(self, run_id: str, *, after: int, limit: int) -> list[StoredLogLine]:
+    def read_logs(
+        self, run_id: str, *, after: int, limit: int, min_level: int | None = None
+    ) -> list[StoredLogLine]:
+        conditions = [t.logs.c.flow_run_id == run_id, t.logs.c.seq > after]
+        if min_level is not None:  # plain output has no level: left out
+            conditions.append(t.logs.c.level >= min_level)
         with self.db.transaction(write=False) as connection:
             rows = connection.execute(
                 sa.select(t.logs)
-                .where(t.logs.c.flow_run_id == run_id, t.logs.c.seq > after)
+                .where(*conditions)
                 .order_by(t.logs.c.seq)
                 .limit(limit)
             )

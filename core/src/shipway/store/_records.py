@@ -96,6 +96,10 @@ class LogLine:
     stream: LogStream
     text: str
     attempt: int = 1
+    level: int | None = None
+    """A run logger record's level (logging's numbers: 30 is WARNING); None for output."""
+    source: str = ""
+    """The flow or task a run logger record came from; empty for output."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -209,6 +209,8 @@ def log_from_row(row: Any) -> StoredLogLine:
         stream=row.stream,
         text=row.text,
         attempt=row.attempt,
+        level=row.level,
+        source=row.source,
         seq=row.seq,
     )
 

@@ -187,9 +187,12 @@ class Store:
         """Store lines after the run's previous ones (``seq`` goes on from the last)."""
         self._logs.append_logs(run_id, lines)
 
-    def read_logs(self, run_id: str, *, after: int = 0, limit: int = 1000) -> list[StoredLogLine]:
-        """Lines with ``seq > after``, in order: pass the last seq seen to follow a run."""
-        return self._logs.read_logs(run_id, after=after, limit=limit)
+    def read_logs(
+        self, run_id: str, *, after: int = 0, limit: int = 1000, min_level: int | None = None
+    ) -> list[StoredLogLine]:
+        """Lines with ``seq > after``, in order: pass the last seq seen to follow a run.
+        ``min_level``: only run logger records at that level or above (logging's numbers)."""
+        return self._logs.read_logs(run_id, after=after, limit=limit, min_level=min_level)
 
     # -- agents ---------------------------------------------------------------------
 

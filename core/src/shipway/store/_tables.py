@@ -143,6 +143,10 @@ logs = sa.Table(
     sa.Column("stream", sa.String(10), nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("attempt", sa.Integer, nullable=False),
+    # A run logger record's level (logging's numbers) and where it came from; NULL/''
+    # for plain output, which has no level.
+    sa.Column("level", sa.Integer),
+    sa.Column("source", sa.String(MAX_NAME_LENGTH), nullable=False, server_default=""),
 )
 
 agents = sa.Table(
