@@ -75,9 +75,7 @@ class FlowRunContext:
 _run: contextvars.ContextVar[FlowRunContext | None] = contextvars.ContextVar(
     "shipway_flow_run", default=None
 )
-_task: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "shipway_task", default=None
-)
+_task: contextvars.ContextVar[str | None] = contextvars.ContextVar("shipway_task", default=None)
 _shared: list[TaskPool] = []
 
 

@@ -32,8 +32,7 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 _ACCEPTED = (
-    "name, description, tags, version, retries, retry_delay_seconds, timeout_seconds, "
-    "log_prints"
+    "name, description, tags, version, retries, retry_delay_seconds, timeout_seconds, log_prints"
 )
 
 
@@ -180,9 +179,7 @@ class Task(Generic[P, R]):
             sizes = ", ".join(f"{_label(key)}: {len(v)}" for key, v in mapped.items())
             raise ValueError(f"{self.name}.map(): the iterables differ in length ({sizes})")
         if not mapped:
-            raise ValueError(
-                f"{self.name}.map() needs at least one iterable argument to map over"
-            )
+            raise ValueError(f"{self.name}.map() needs at least one iterable argument to map over")
         count = lengths.pop()
 
         def at(key: int | str, value: Any, index: int) -> Any:
