@@ -6,20 +6,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["reject_unsupported"]
+__all__ = ["FLOW_OPTIONS", "TASK_OPTIONS", "advice", "reason", "reject_unsupported"]
 
-_NO_RESULTS = (
-    "shipway keeps no return values: remove it, and write results where you need them "
-    "(a file, a table)"
-)
-_NO_CACHE = "shipway does not cache task results: remove it"
+FLOW_OPTIONS = (
+    "name", "description", "version", "retries", "retry_delay_seconds", "timeout_seconds",
+    "log_prints", "validate_parameters",
+)  # fmt: skip
+TASK_OPTIONS = (
+    "name", "description", "tags", "version", "retries", "retry_delay_seconds",
+    "timeout_seconds", "log_prints",
+)  # fmt: skip
+
+_NO_RESULTS = "shipway keeps no return values; write results where you need them"
+_NO_CACHE = "shipway does not cache task results"
 _NO_HOOKS = (
     "run code on state changes with a plugin's shipway_flow_run_state_changed hook "
-    "(docs/hooks.md), or with try/except in the flow: remove it"
+    "(docs/hooks.md), or with try/except in the flow"
 )
-_ADVICE = {
+_REASONS = {
     "task_runner": "submitted tasks run on a thread pool of the flow run "
-    "(SHIPWAY_TASK_WORKERS sets its size): remove it",
+    "(SHIPWAY_TASK_WORKERS sets its size; 1 runs them one at a time)",
     "persist_result": _NO_RESULTS,
     "result_storage": _NO_RESULTS,
     "result_serializer": _NO_RESULTS,
@@ -28,28 +34,35 @@ _ADVICE = {
     "cache_key_fn": _NO_CACHE,
     "cache_expiration": _NO_CACHE,
     "refresh_cache": _NO_CACHE,
-    "flow_run_name": "runs are named by their id: remove it",
-    "task_run_name": "task runs have no names of their own: remove it",
+    "flow_run_name": "runs are named by their id",
+    "task_run_name": "task runs have no names of their own",
     "on_completion": _NO_HOOKS,
     "on_failure": _NO_HOOKS,
     "on_crashed": _NO_HOOKS,
     "on_cancellation": _NO_HOOKS,
     "on_running": _NO_HOOKS,
-    "retry_jitter_factor": "retry delays are exact: remove it (give retry_delay_seconds "
-    "a list for growing delays)",
-    "retry_condition_fn": "every exception is retried: remove it",
-    "viz_return_value": "remove it",
+    "retry_jitter_factor": "retry delays are exact (give retry_delay_seconds a list for "
+    "growing delays)",
+    "retry_condition_fn": "every exception is retried",
+    "viz_return_value": "shipway draws no task graphs",
 }
 
 
-def reject_unsupported(what: str, options: Mapping[str, Any], accepted: str) -> None:
+def reason(option: str, what: str, accepted: tuple[str, ...]) -> str:
+    """Why ``option`` is not supported, and what to use instead."""
+    return _REASONS.get(option, f"{what} takes {', '.join(accepted)}")
+
+
+def advice(option: str, what: str, accepted: tuple[str, ...]) -> str:
+    """``persist_result= is not supported (shipway keeps no return values; ...): remove it``"""
+    return f"{option}= is not supported ({reason(option, what, accepted)}): remove it"
+
+
+def reject_unsupported(what: str, options: Mapping[str, Any], accepted: tuple[str, ...]) -> None:
     """Raise ``TypeError`` for ``options`` (the keywords left over), one line each."""
     if not options:
         return
-    lines = [
-        f"{name}= is not supported: {_ADVICE.get(name, f'{what} takes {accepted}')}"
-        for name in options
-    ]
+    lines = [advice(name, what, accepted) for name in options]
     if len(lines) == 1:
         raise TypeError(f"{what}: {lines[0]}")
     raise TypeError(f"{what}:\n  - " + "\n  - ".join(lines))

@@ -19,7 +19,7 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from shipway._prefect_options import reject_unsupported
+from shipway._prefect_options import FLOW_OPTIONS, reject_unsupported
 from shipway._retries import retry_policy
 from shipway._run_context import FlowRunContext, entered_run
 from shipway._timeouts import call_with_timeout, check_timeout
@@ -35,10 +35,6 @@ R = TypeVar("R")
 # same type, so the engine can skip importing pydantic for the common case.
 _PLAIN_TYPES: frozenset[type] = frozenset({str, int, float, bool, bytes})
 
-_ACCEPTED = (
-    "name, description, version, retries, retry_delay_seconds, timeout_seconds, "
-    "log_prints, validate_parameters"
-)
 
 
 class Flow(Generic[P, R]):
@@ -278,7 +274,7 @@ def flow(
     Prefect has and shipway does not (``task_runner=``, ``persist_result=``, ...) is a
     ``TypeError`` that says what to do instead.
     """
-    reject_unsupported("@flow", unsupported, _ACCEPTED)
+    reject_unsupported("@flow", unsupported, FLOW_OPTIONS)
     if fn is not None:
         return Flow(fn)
 

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from shipway._prefect_options import reject_unsupported
+from shipway._prefect_options import TASK_OPTIONS, reject_unsupported
 from shipway._retries import retry_policy
 from shipway._run_context import current_run, entered_task, shared_pool
 from shipway._timeouts import call_with_timeout, check_timeout
@@ -31,9 +31,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
 
-_ACCEPTED = (
-    "name, description, tags, version, retries, retry_delay_seconds, timeout_seconds, log_prints"
-)
 
 
 class unmapped(Generic[T]):  # lower case as in Prefect, so code moves over unchanged
@@ -140,7 +137,7 @@ class Task(Generic[P, R]):
             "log_prints": self.log_prints,
         }
         unknown = {k: v for k, v in options.items() if k not in current}
-        reject_unsupported(f"{self.name}.with_options()", unknown, _ACCEPTED)
+        reject_unsupported(f"{self.name}.with_options()", unknown, TASK_OPTIONS)
         return Task(self.fn, **{**current, **options})
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -312,7 +309,7 @@ def task(
     last repeats). ``timeout_seconds``: the call raises ``TimeoutError`` after it.
     ``log_prints``: its ``print`` calls go to the run logger.
     """
-    reject_unsupported("@task", unsupported, _ACCEPTED)
+    reject_unsupported("@task", unsupported, TASK_OPTIONS)
     options: dict[str, Any] = {
         "name": name,
         "description": description,

@@ -157,14 +157,14 @@ def test_validate_parameters_false_skips_coercion_not_names() -> None:
     [
         (
             {"task_runner": object()},
-            "task_runner= is not supported: submitted tasks run on a thread pool",
+            "task_runner= is not supported \\(submitted tasks run on a thread pool",
         ),
         (
             {"persist_result": True},
-            "persist_result= is not supported: shipway keeps no return values",
+            "persist_result= is not supported \\(shipway keeps no return values",
         ),
-        ({"on_failure": []}, "on_failure= is not supported: run code on state changes"),
-        ({"flow_run_name": "x"}, "flow_run_name= is not supported: runs are named by their id"),
+        ({"on_failure": []}, "on_failure= is not supported \\(run code on state changes"),
+        ({"flow_run_name": "x"}, "flow_run_name= is not supported \\(runs are named by their id"),
     ],
 )
 def test_an_unsupported_option_is_an_error_naming_it(options: dict[str, Any], message: str) -> None:

@@ -159,7 +159,8 @@ def test_each_bad_path_gets_one_message_and_the_others_are_still_migrated(
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.startswith("Error: ")]
     assert lines[0] == (
-        "Error: notes.txt: not a Python file (shipway migrate rewrites .py files); skipped"
+        "Error: notes.txt: not a Python or YAML file (shipway migrate rewrites .py files "
+        "and Prefect's deployment YAML files); skipped"
     )
     assert lines[1] == "Error: missing.py: no such file or directory"
     assert lines[2] == "Error: broken.py:3:12: not valid Python (invalid syntax); left unchanged"

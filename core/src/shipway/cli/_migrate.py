@@ -1,4 +1,5 @@
-"""``shipway migrate``: rewrite flow-runner code to the infrastructure syntax."""
+"""``shipway migrate``: rewrite Prefect 2 deployment code (and flow-runner code) for
+shipway; Prefect's deployment YAML files become a shipway.yaml."""
 
 from __future__ import annotations
 
@@ -34,14 +35,16 @@ EXIT_ERRORS = 2
 )
 @debug_option
 def migrate_command(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
-    """Rewrite PATHS (Python files, or directories searched for them) from flow runners
-    to infrastructure: imports, class names, flow_runner= to infrastructure=, and
-    renamed fields such as condaenv to conda_env. Formatting and comments are kept.
+    """Move PATHS from Prefect 2 to shipway: Python files (or directories searched for
+    them and for Prefect's YAML files) and Prefect's deployment YAML files.
 
-    Files are rewritten in place and the diff is printed. With --check nothing is
-    written and the exit status is 1 if any file would change. Exits 2 if a path
-    could not be migrated (not Python, unreadable, a syntax error); the other paths
-    are still processed.
+    Python files are rewritten in place, formatting and comments kept: imports from
+    prefect, DeploymentSpec, Deployment and Deployment.build_from_flow, flow runners
+    and infrastructure blocks, schedules, options shipway lacks (each removed with a
+    note saying what to do). A deployment.yaml or prefect.yaml becomes a shipway.yaml
+    beside it. The diff is printed. With --check nothing is written and the exit
+    status is 1 if anything would change. Exits 2 if a path could not be migrated
+    (unreadable, a syntax error); the other paths are still processed.
     """
     require_libcst()
     counts = dict.fromkeys(Status, 0)
@@ -52,9 +55,17 @@ def migrate_command(paths: tuple[str, ...], check: bool, show_diff: bool) -> Non
             continue
         if outcome.diff and show_diff:
             _print_diff(outcome.diff)
-        if outcome.status is Status.CHANGED:
+        if outcome.status is Status.CHANGED and outcome.written:
+            verb = "Would write" if check else "Wrote"
+            status(
+                f"{verb} {outcome.written} from {outcome.display}",
+                fg="yellow" if check else "green",
+            )
+        elif outcome.status is Status.CHANGED:
             verb = "Would rewrite" if check else "Rewrote"
             status(f"{verb} {outcome.display}", fg="yellow" if check else "green")
+        elif outcome.written:
+            status(f"{outcome.display}: {outcome.written} is up to date", dim=True)
         else:
             status(f"{outcome.display}: nothing to migrate", dim=True)
         for note in outcome.notes:

@@ -23,12 +23,17 @@ class Locations:
 
     def __call__(self, loc: Loc = ()) -> str:
         """The closest known line for ``loc``: a field missing in the file points at its parent."""
+        line = self.line(loc)
+        return f"{self.file}:{line}" if line else self.file
+
+    def line(self, loc: Loc = ()) -> int:
+        """The closest known line number for ``loc`` (0 when none is known)."""
         loc = tuple(loc)
         while loc:
             if loc in self._lines:
-                return f"{self.file}:{self._lines[loc]}"
+                return self._lines[loc]
             loc = loc[:-1]
-        return self.file
+        return 0
 
 
 def _record(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:

@@ -2,44 +2,26 @@
 
 from __future__ import annotations
 
-import difflib
-import enum
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from shipway.migrate._notes import Note
+from shipway.migrate._results import FileOutcome, Status, replace_atomically, unified_diff
 from shipway.migrate._source import NotPython, Undecodable, migrate_source
+from shipway.migrate._yaml_files import is_prefect_yaml_name, migrate_yaml_files
 
-__all__ = ["FileOutcome", "Status", "migrate_paths"]
+__all__ = ["FileOutcome", "Status", "migrate_paths", "unified_diff"]
 
 #: Directories never searched when a directory is given: tools' and environments' own.
 _SKIPPED_DIRECTORIES = frozenset({"__pycache__", "node_modules", "site-packages"})
 
 
-class Status(enum.Enum):
-    CHANGED = "changed"
-    UNCHANGED = "unchanged"
-    ERROR = "error"
-
-
-@dataclass
-class FileOutcome:
-    """What happened to one file: ``diff`` when it changed, ``error`` when it could not
-    be migrated (other files are still processed)."""
-
-    display: str
-    status: Status
-    diff: str = ""
-    notes: list[Note] = field(default_factory=list)
-    error: str | None = None
-
-
 def migrate_paths(paths: Iterable[str | Path], *, write: bool) -> Iterator[FileOutcome]:
-    """Migrate every Python file named, or found under a directory named, in order.
+    """Migrate every Python file and Prefect YAML file named, or found under a directory
+    named, in order (the YAML files last: each directory's go into one shipway.yaml).
     With ``write=False`` nothing is written (``--check``)."""
     seen: set[Path] = set()
+    yaml_files: list[tuple[str, Path]] = []
     for given in paths:
         for display, path, problem in _expand(Path(given)):
             if problem is not None or path is None:
@@ -48,30 +30,36 @@ def migrate_paths(paths: Iterable[str | Path], *, write: bool) -> Iterator[FileO
             if path.resolve() in seen:
                 continue
             seen.add(path.resolve())
-            yield _migrate_file(path, display, write=write)
+            if path.suffix in (".yaml", ".yml"):
+                yaml_files.append((display, path))
+            else:
+                yield _migrate_file(path, display, write=write)
+    yield from migrate_yaml_files(yaml_files, write=write)
 
 
 def _expand(given: Path) -> Iterator[tuple[str, Path | None, str | None]]:
     display = str(given)
     if given.is_dir():
-        found = sorted(_python_files_under(given))
+        found = sorted(_files_under(given))
         if not found:
-            yield display, None, f"{display}: no Python files in this directory"
+            yield display, None, f"{display}: no Python or Prefect YAML files in this directory"
         for path in found:
             yield str(path), path, None
     elif not given.exists():
         yield display, None, f"{display}: no such file or directory"
-    elif given.suffix != ".py":
+    elif given.suffix not in (".py", ".yaml", ".yml"):
         yield (
             display,
             None,
-            (f"{display}: not a Python file (shipway migrate rewrites .py files); skipped"),
+            f"{display}: not a Python or YAML file (shipway migrate rewrites .py files "
+            "and Prefect's deployment YAML files); skipped",
         )
     else:
         yield display, given, None
 
 
-def _python_files_under(directory: Path) -> Iterator[Path]:
+def _files_under(directory: Path) -> Iterator[Path]:
+    """Python files, and Prefect's YAML files by their names (prefect.yaml, *deployment.yaml)."""
     for root, directories, files in os.walk(directory):
         directories[:] = sorted(
             d
@@ -80,7 +68,11 @@ def _python_files_under(directory: Path) -> Iterator[Path]:
             and d not in _SKIPPED_DIRECTORIES
             and not (Path(root, d) / "pyvenv.cfg").exists()  # a virtual environment
         )
-        yield from (Path(root, name) for name in files if name.endswith(".py"))
+        yield from (
+            Path(root, name)
+            for name in files
+            if name.endswith(".py") or is_prefect_yaml_name(name)
+        )
 
 
 def _migrate_file(path: Path, display: str, *, write: bool) -> FileOutcome:
@@ -89,7 +81,7 @@ def _migrate_file(path: Path, display: str, *, write: bool) -> FileOutcome:
     except OSError as exc:
         return FileOutcome(display, Status.ERROR, error=f"{display}: cannot read: {exc.strerror}")
     try:
-        migration = migrate_source(source)
+        migration = migrate_source(source, path)
     except NotPython as exc:
         return FileOutcome(
             display,
@@ -105,7 +97,7 @@ def _migrate_file(path: Path, display: str, *, write: bool) -> FileOutcome:
         return FileOutcome(display, Status.UNCHANGED, notes=migration.notes)
     if write:
         try:
-            _replace_atomically(path, migration.code.encode(migration.encoding))
+            replace_atomically(path, migration.code.encode(migration.encoding))
         except OSError as exc:
             return FileOutcome(
                 display, Status.ERROR, error=f"{display}: cannot write: {exc.strerror}"
@@ -118,30 +110,3 @@ def _migrate_file(path: Path, display: str, *, write: bool) -> FileOutcome:
     )
 
 
-def unified_diff(before: str, after: str, display: str) -> str:
-    """A unified diff that ``patch -p0`` applies; a missing final newline is marked
-    as diff(1) marks it."""
-    lines = difflib.unified_diff(
-        before.splitlines(keepends=True),
-        after.splitlines(keepends=True),
-        fromfile=display,
-        tofile=display,
-    )
-    out = []
-    for line in lines:
-        out.append(line)
-        if not line.endswith("\n"):
-            out.append("\n\\ No newline at end of file\n")
-    return "".join(out)
-
-
-def _replace_atomically(path: Path, content: bytes) -> None:
-    """Write beside the file, then rename over it: a failed write (a full disk) leaves
-    the original untouched instead of truncated. Keeps the file's permission bits."""
-    temporary = path.with_name(f".{path.name}.shipway-migrate.tmp")
-    try:
-        temporary.write_bytes(content)
-        os.chmod(temporary, path.stat().st_mode & 0o7777)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)

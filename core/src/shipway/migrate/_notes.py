@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-__all__ = ["Note"]
+if TYPE_CHECKING:
+    from libcst import CSTNode
+
+__all__ = ["Note", "Notes"]
 
 
 @dataclass(frozen=True, order=True)
@@ -14,3 +18,12 @@ class Note:
 
     def format(self, display: str) -> str:
         return f"{display}:{self.line}: {self.message}"
+
+
+class Notes(Protocol):
+    """What a rewrite step needs from the plan: where to leave a note, and the quote the
+    file prefers for the strings the rewrite writes."""
+
+    quote: str
+
+    def note(self, node: CSTNode, message: str) -> None: ...

@@ -19,6 +19,7 @@ from shipway.flow_runners import (
     docker_pull_policy,
     kubernetes_pull_policy,
 )
+from shipway.migrate._prefect_blocks import BLOCKS, Block
 
 __all__ = [
     "DEPLOYMENT_FIELDS",
@@ -26,7 +27,6 @@ __all__ = [
     "OLD_MODULES",
     "Kind",
     "Rule",
-    "deployment_keyword_note",
     "path_fields",
     "provided_by_flow_runners",
     "rule_for",
@@ -42,11 +42,10 @@ _RUNNER_MODULES = (
     FLOW_RUNNERS_MODULE,
 )
 #: Modules whose use through ``import x`` (not ``from x import``) is left for the user.
-OLD_MODULES = (*_RUNNER_MODULES, "prefect.deployments")
+OLD_MODULES = (*_RUNNER_MODULES, "prefect.deployments", "prefect.infrastructure")
 
 #: The keyword arguments shipway's Deployment accepts.
-# Prefect's schedule objects do not translate to shipway's schedule mapping: noted instead.
-DEPLOYMENT_FIELDS = frozenset(Deployment.model_fields) - {"schedule"}
+DEPLOYMENT_FIELDS = frozenset(Deployment.model_fields)
 
 
 class Kind(enum.Enum):
@@ -54,6 +53,10 @@ class Kind(enum.Enum):
     PULL_POLICY = "an image pull policy enum"
     DEPLOYMENT = "the Deployment class"
     FLOW = "the flow decorator"
+    TASK = "the task decorator"
+    MOVED = "a name shipway provides under the same name"
+    INFRASTRUCTURE = "a Prefect infrastructure block"
+    SCHEDULE = "a Prefect schedule class"
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class Rule:
     new_name: str
     runner: type[FlowRunner] | None = None
     policy: dict[str, str] = field(default_factory=dict)
+    block: Block | None = None
 
 
 def _runner_rule(runner: type[FlowRunner]) -> Rule:
@@ -90,11 +94,63 @@ _RUNNER_NAMES["KubernetesImagePullPolicy"] = Rule(
 )
 _DEPLOYMENT = Rule(Kind.DEPLOYMENT, "shipway", "Deployment")
 
+#: Where Prefect 2 kept each name over its releases (2.0 betas to 2.x).
+_INFRASTRUCTURE_MODULES = (
+    "prefect.infrastructure",
+    "prefect.infrastructure.process",
+    "prefect.infrastructure.docker",
+    "prefect.infrastructure.container",
+    "prefect.infrastructure.kubernetes",
+)
+_SCHEDULE_MODULES = (
+    "prefect.orion.schemas.schedules",
+    "prefect.server.schemas.schedules",
+    "prefect.client.schemas.schedules",
+    "prefect.schedules",
+)
+_MOVED = {
+    ("prefect", "flow"): Rule(Kind.FLOW, "shipway", "flow"),
+    ("prefect.flows", "flow"): Rule(Kind.FLOW, "shipway", "flow"),
+    ("prefect", "task"): Rule(Kind.TASK, "shipway", "task"),
+    ("prefect.tasks", "task"): Rule(Kind.TASK, "shipway", "task"),
+    ("prefect", "Flow"): Rule(Kind.MOVED, "shipway", "Flow"),
+    ("prefect.flows", "Flow"): Rule(Kind.MOVED, "shipway", "Flow"),
+    ("prefect", "Task"): Rule(Kind.MOVED, "shipway", "Task"),
+    ("prefect.tasks", "Task"): Rule(Kind.MOVED, "shipway", "Task"),
+    ("prefect", "get_run_logger"): Rule(Kind.MOVED, "shipway", "get_run_logger"),
+    ("prefect.logging", "get_run_logger"): Rule(Kind.MOVED, "shipway", "get_run_logger"),
+    ("prefect", "unmapped"): Rule(Kind.MOVED, "shipway", "unmapped"),
+    ("prefect.utilities.annotations", "unmapped"): Rule(Kind.MOVED, "shipway", "unmapped"),
+    ("prefect", "Deployment"): _DEPLOYMENT,
+    ("prefect.deployments.deployments", "Deployment"): _DEPLOYMENT,
+}
+_INFRASTRUCTURE = {
+    (module, name): Rule(Kind.INFRASTRUCTURE, "shipway.infrastructure", name, block=block)
+    for module in _INFRASTRUCTURE_MODULES
+    for name, block in BLOCKS.items()
+}
+_SCHEDULES = {
+    (module, name): Rule(Kind.SCHEDULE, "", name)
+    for module in _SCHEDULE_MODULES
+    for name in ("IntervalSchedule", "CronSchedule", "RRuleSchedule")
+}
+# Prefect 2's own pull policy enums, beside its infrastructure blocks.
+_GA_PULL_POLICIES = {
+    ("prefect.infrastructure.docker", "ImagePullPolicy"): _RUNNER_NAMES["ImagePullPolicy"],
+    ("prefect.infrastructure.container", "ImagePullPolicy"): _RUNNER_NAMES["ImagePullPolicy"],
+    ("prefect.infrastructure.kubernetes", "KubernetesImagePullPolicy"): _RUNNER_NAMES[
+        "KubernetesImagePullPolicy"
+    ],
+}
+
 _RULES: dict[tuple[str, str], Rule] = {
     **{(module, name): rule for module in _RUNNER_MODULES for name, rule in _RUNNER_NAMES.items()},
     ("prefect.deployments", "Deployment"): _DEPLOYMENT,
     ("prefect.deployments", "DeploymentSpec"): _DEPLOYMENT,
-    ("prefect", "flow"): Rule(Kind.FLOW, "shipway", "flow"),
+    **_MOVED,
+    **_INFRASTRUCTURE,
+    **_SCHEDULES,
+    **_GA_PULL_POLICIES,
     # Already the new spelling: nothing to import differently, but calls may still
     # pass flow_runner= (the deprecated shipway form).
     ("shipway", "Deployment"): _DEPLOYMENT,
@@ -118,23 +174,3 @@ def path_fields(runner: type[FlowRunner]) -> frozenset[str]:
 def provided_by_flow_runners(name: str) -> bool:
     """Whether ``shipway.flow_runners`` still provides ``name`` (deprecated)."""
     return name in _RUNNER_NAMES
-
-
-_NO_EQUIVALENT = {
-    "flow_location": "name the flow by entrypoint instead: "
-    "flow='path/to/file.py:function' (or pass the @flow function itself)",
-    "flow_name": "name the flow by entrypoint instead: "
-    "flow='path/to/file.py:function' (or pass the @flow function itself)",
-    "schedule": "rewrite it as a mapping, schedule={'interval': 86400} or "
-    "schedule={'cron': '0 * * * *', 'timezone': 'Europe/Paris'} (see docs/orchestration.md)",
-    "flow_storage": "shipway runs the flow from the project directory (or an image): remove it",
-}
-
-
-def deployment_keyword_note(keyword: str) -> str:
-    """What to say about a keyword of the old Deployment/DeploymentSpec that shipway's
-    Deployment does not accept."""
-    what = _NO_EQUIVALENT.get(keyword) or (
-        f"remove it (Deployment accepts: {', '.join(sorted(DEPLOYMENT_FIELDS))})"
-    )
-    return f"{keyword}= has no equivalent in shipway's Deployment: {what}"

@@ -6,6 +6,7 @@ import ast
 import io
 import tokenize
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipway.errors import ShipwayError
@@ -64,13 +65,15 @@ def require_libcst() -> types.ModuleType:
     return libcst
 
 
-def migrate_source(source: str | bytes) -> Migration:
-    """Rewrite flow-runner-era code to the new syntax, keeping formatting and comments.
+def migrate_source(source: str | bytes, path: Path | None = None) -> Migration:
+    """Rewrite Prefect 2 and flow-runner-era code to shipway, keeping formatting and
+    comments. ``path``: where the source is (``flow_location=`` names files beside it).
 
     ``bytes`` are decoded as Python does (an encoding cookie is honoured) and the
     result keeps that encoding. Raises :class:`NotPython` for a syntax error.
     """
     libcst = require_libcst()
+    from shipway.migrate._leftovers import drop_unused_prefect
     from shipway.migrate._transform import rewrite_module
 
     if isinstance(source, bytes):
@@ -79,8 +82,23 @@ def migrate_source(source: str | bytes) -> Migration:
         module = libcst.parse_module(source)
     except libcst.ParserSyntaxError as exc:
         raise _not_python(source, exc) from exc
-    rewritten, notes = rewrite_module(module)
-    return Migration(module.code, rewritten.code, module.encoding, notes)
+    directory = path.resolve().parent if path is not None else None
+    rewritten, notes = rewrite_module(module, directory)
+    rewritten, leftovers = drop_unused_prefect(rewritten, _import_lines(module.code))
+    return Migration(module.code, rewritten.code, module.encoding, sorted({*notes, *leftovers}))
+
+
+def _import_lines(code: str) -> dict[str, int]:
+    """``"module:name"`` (``"module:"`` for ``import module``) -> its line in ``code``."""
+    lines: dict[str, int] = {}
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                lines.setdefault(f"{node.module}:{alias.name}", node.lineno)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                lines.setdefault(f"{alias.name}:", node.lineno)
+    return lines
 
 
 def _not_python(source: str | bytes, exc: libcst.ParserSyntaxError) -> NotPython:

@@ -1,10 +1,8 @@
 """The rewrite itself, on libcst's concrete syntax tree, which keeps every comment,
 blank line and bracket the author wrote.
 
-1. ``_plan`` finds the imports of old names and, through libcst's scope analysis, every
-   use of each imported name; it decides which uses are rewritten (calls of the old
-   classes get the new class name, pull policy members become strings). A use that is
-   not rewritten keeps its old name imported, and a note says where.
+1. ``make_plan`` (``_plan.py``) finds the imports of old names, every use of each, and
+   which uses are rewritten; a use that is not keeps its old name imported, with a note.
 2. ``_Rewrite`` changes calls, keywords, attributes and import statements.
 3. ``merge_imports`` folds the new imports into those already at the top of the file,
    so a file that mixed both syntaxes does not import one name twice.
@@ -12,25 +10,13 @@ blank line and bracket the author wrote.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from pathlib import Path
 
 import libcst as cst
-from libcst.metadata import (
-    CodeRange,
-    ImportAssignment,
-    MetadataWrapper,
-    ParentNodeProvider,
-    PositionProvider,
-    Scope,
-    ScopeProvider,
-)
+from libcst.metadata import MetadataWrapper
 
-from shipway.flow_runners import (
-    DockerFlowRunner,
-    KubernetesFlowRunner,
-    docker_pull_policy,
-    kubernetes_pull_policy,
-)
+from shipway.migrate._decorators import rewrite_decorator_call
+from shipway.migrate._deployment_calls import rewrite_deployment_call
 from shipway.migrate._imports import (
     dotted,
     drop_removed,
@@ -41,18 +27,11 @@ from shipway.migrate._imports import (
     same_alias,
     with_names,
 )
+from shipway.migrate._infrastructure_calls import rewrite_block_call, rewrite_runner_call
 from shipway.migrate._notes import Note
-from shipway.migrate._rules import (
-    DEPLOYMENT_FIELDS,
-    FLOW_RUNNERS_MODULE,
-    OLD_MODULES,
-    Kind,
-    Rule,
-    deployment_keyword_note,
-    path_fields,
-    provided_by_flow_runners,
-    rule_for,
-)
+from shipway.migrate._plan import Binding, Plan, make_plan
+from shipway.migrate._rules import FLOW_RUNNERS_MODULE, Kind, provided_by_flow_runners
+from shipway.migrate._schedules import rewrite_schedule_call
 
 __all__ = ["rewrite_module"]
 
@@ -60,180 +39,29 @@ _DEPLOYMENT_CLASSES = ("Deployment", "DeploymentSpec")
 _RUNNER_CLASSES = ("SubprocessFlowRunner", "DockerFlowRunner", "KubernetesFlowRunner")
 
 
-def rewrite_module(module: cst.Module) -> tuple[cst.Module, list[Note]]:
-    """The module in the new syntax, and what needs a look by hand."""
+def rewrite_module(
+    module: cst.Module, directory: Path | None = None
+) -> tuple[cst.Module, list[Note]]:
+    """The module in the new syntax, and what needs a look by hand. ``directory``: where
+    the file is, to find the files ``flow_location=`` names."""
     wrapper = MetadataWrapper(module)
-    plan = _plan(wrapper)
+    plan = make_plan(wrapper)
+    plan.directory = directory
     rewrite = _Rewrite(plan)
     rewritten = wrapper.module.visit(rewrite)
     rewritten = merge_imports(rewritten, rewrite.created)
     return rewritten, sorted(set(plan.notes))
 
 
-# -- 1. the plan -----------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class _Binding:
-    """A name bound by ``from MODULE import NAME [as ALIAS]`` that a rule covers."""
-
-    rule: Rule
-    module: str
-    name: str
-    alias: str | None
-    uses: list[cst.CSTNode] = field(default_factory=list)
-    rewritten_uses: int = 0
-
-    @property
-    def local(self) -> str:
-        """The name the import binds in the module."""
-        return self.alias or self.name
-
-    @property
-    def renamed_at_each_use(self) -> bool:
-        """``SubprocessFlowRunner(...)`` becomes ``Process(...)``; an aliased import
-        (``... as Runner``) changes the import alone, and a moved name (``flow``)
-        keeps its spelling."""
-        return self.alias is None and self.rule.new_name != self.name
-
-    @property
-    def already_new(self) -> bool:
-        return self.module == self.rule.new_module
-
-
-@dataclass
-class _Plan:
-    positions: dict[cst.CSTNode, CodeRange]
-    bindings: dict[cst.ImportAlias, _Binding] = field(default_factory=dict)
-    binding_of_use: dict[cst.CSTNode, _Binding] = field(default_factory=dict)
-    renamed: set[cst.CSTNode] = field(default_factory=set)
-    converted: set[cst.CSTNode] = field(default_factory=set)
-    notes: list[Note] = field(default_factory=list)
-    quote: str = '"'  # for the strings the rewrite writes: the file's own preference
-
-    def note(self, node: cst.CSTNode, message: str) -> None:
-        position = self.positions.get(node)
-        self.notes.append(Note(position.start.line if position else 0, message))
-
-
-class _Survey(cst.CSTVisitor):
-    """Every import statement, and which quote the file's strings prefer."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[cst.Import | cst.ImportFrom] = []
-        self.quotes = {'"': 0, "'": 0}
-
-    def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        if node.quote in self.quotes:
-            self.quotes[node.quote] += 1
-
-    def visit_Import(self, node: cst.Import) -> None:
-        self.found.append(node)
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        self.found.append(node)
-
-
-def _plan(wrapper: MetadataWrapper) -> _Plan:
-    scopes = wrapper.resolve(ScopeProvider)
-    parents = wrapper.resolve(ParentNodeProvider)
-    plan = _Plan(positions=dict(wrapper.resolve(PositionProvider)))
-    survey = _Survey()
-    wrapper.module.visit(survey)
-    if survey.quotes["'"] > survey.quotes['"']:
-        plan.quote = "'"
-    for node in survey.found:
-        if isinstance(node, cst.Import):
-            _note_plain_import(plan, node)
-        else:
-            _bind(plan, node, scopes.get(node))
-
-    for use, binding in plan.binding_of_use.items():
-        parent = parents.get(use)
-        if binding.rule.kind is Kind.PULL_POLICY:
-            if (
-                isinstance(parent, cst.Attribute)
-                and parent.value is use
-                and parent.attr.value in binding.rule.policy
-            ):
-                plan.converted.add(use)
-                binding.rewritten_uses += 1
-        elif binding.renamed_at_each_use and isinstance(parent, cst.Call) and parent.func is use:
-            plan.renamed.add(use)
-            binding.rewritten_uses += 1
-
-    for binding in plan.bindings.values():
-        left = [use for use in binding.uses if use not in plan.renamed | plan.converted]
-        policy = binding.rule.kind is Kind.PULL_POLICY
-        if left and (binding.renamed_at_each_use or policy):
-            source = (
-                FLOW_RUNNERS_MODULE if provided_by_flow_runners(binding.name) else (binding.module)
-            )
-            rewritten = f"as {binding.name}.MEMBER" if policy else "by calling it"
-            plan.note(
-                left[0],
-                f"{binding.name} is used here other than {rewritten}, so it stays "
-                f"imported from {source}; replace this use by hand "
-                f"(the new spelling: {_new_spelling(binding.rule)})",
-            )
-    return plan
-
-
-def _new_spelling(rule: Rule) -> str:
-    if rule.kind is Kind.PULL_POLICY:
-        return "the strings " + ", ".join(repr(v) for v in rule.policy.values())
-    return f"{rule.new_name} from {rule.new_module}"
-
-
-def _note_plain_import(plan: _Plan, node: cst.Import) -> None:
-    for alias in node.names:
-        name = dotted(alias.name)
-        if name in OLD_MODULES:
-            plan.note(
-                node,
-                f"import {name}: shipway migrate rewrites names imported with "
-                "'from ... import ...' only; rewrite the uses of this module by hand "
-                "(see docs/migrating-from-flow-runners.md)",
-            )
-
-
-def _bind(plan: _Plan, node: cst.ImportFrom, scope: Scope | None) -> None:
-    module = module_of(node)
-    if module is None:
-        return
-    if isinstance(node.names, cst.ImportStar):
-        if module in OLD_MODULES:
-            plan.note(
-                node,
-                f"from {module} import *: import the names you use one by one, "
-                "so that shipway migrate can rewrite them",
-            )
-        return
-    for alias in node.names:
-        name = dotted(alias.name)
-        rule = rule_for(module, name) if name else None
-        if rule is None or name is None:
-            continue
-        asname = alias.asname.name if alias.asname else None
-        local = asname.value if isinstance(asname, cst.Name) else None
-        binding = _Binding(rule, module, name, local)
-        for assignment in scope.assignments[binding.local] if scope is not None else ():
-            if isinstance(assignment, ImportAssignment) and assignment.node is node:
-                binding.uses.extend(access.node for access in assignment.references)
-        for use in binding.uses:
-            plan.binding_of_use[use] = binding
-        plan.bindings[alias] = binding
-
-
 # -- 2. the rewrite --------------------------------------------------------------------
 
 
 class _Rewrite(cst.CSTTransformer):
-    def __init__(self, plan: _Plan) -> None:
+    def __init__(self, plan: Plan) -> None:
         super().__init__()
         self.plan = plan
         self.created: list[cst.SimpleStatementLine] = []
+        self.emptied: set[cst.IndentedBlock] = set()
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
         if original_node in self.plan.renamed:
@@ -255,94 +83,66 @@ class _Rewrite(cst.CSTTransformer):
 
     # -- calls ---------------------------------------------------------------------------
 
-    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+    def leave_Call(
+        self, original_node: cst.Call, updated_node: cst.Call
+    ) -> cst.BaseExpression:
         func = original_node.func
         binding = self.plan.binding_of_use.get(func)
-        if binding is not None and binding.rule.kind is Kind.RUNNER:
-            return self._runner_call(original_node, updated_node, binding)
-        if binding is not None and binding.rule.kind is Kind.DEPLOYMENT:
-            return self._deployment_call(original_node, updated_node, binding)
-        if isinstance(func, cst.Attribute) and func.attr.value in _DEPLOYMENT_CLASSES:
-            return self._deployment_call(original_node, updated_node, None)
-        if isinstance(func, cst.Attribute) and func.attr.value in _RUNNER_CLASSES:
-            self.plan.note(
-                original_node,
-                f"{dotted(func) or func.attr.value}(...) is not rewritten: import "
-                f"{func.attr.value} with 'from ... import' and run shipway migrate again, "
-                "or rewrite it by hand",
+        kind = binding.rule.kind if binding is not None else None
+        if binding is not None and kind is Kind.RUNNER:
+            assert binding.rule.runner is not None  # every RUNNER rule names its class
+            return rewrite_runner_call(
+                original_node, updated_node, binding.name, binding.rule.runner, self.plan
             )
+        if binding is not None and kind is Kind.INFRASTRUCTURE:
+            assert binding.rule.block is not None
+            return rewrite_block_call(original_node, updated_node, binding.rule.block, self.plan)
+        if binding is not None and kind is Kind.SCHEDULE:
+            return rewrite_schedule_call(updated_node, original_node, binding.name, self.plan)
+        if binding is not None and kind in (Kind.FLOW, Kind.TASK):
+            decorator = binding.rule.new_name
+            return rewrite_decorator_call(original_node, updated_node, decorator, self.plan)
+        if kind is Kind.DEPLOYMENT:
+            return self._deployment_call(original_node, updated_node, binding)
+        if isinstance(func, cst.Attribute):
+            return self._method_call(original_node, updated_node, func)
         return updated_node
 
-    def _runner_call(self, original: cst.Call, updated: cst.Call, binding: _Binding) -> cst.Call:
-        runner = binding.rule.runner
-        assert runner is not None  # every RUNNER rule names its class
-        keywords = {arg.keyword.value for arg in updated.args if arg.keyword}
-        if runner is DockerFlowRunner and {"networks", "network_mode"} <= keywords:
+    def _method_call(
+        self, original: cst.Call, updated: cst.Call, func: cst.Attribute
+    ) -> cst.BaseExpression:
+        owner = self.plan.binding_of_use.get(func.value)
+        method = func.attr.value
+        assert isinstance(updated.func, cst.Attribute)
+        if original in self.plan.deployment_calls:  # Deployment.build_from_flow(...)
+            call = updated.with_changes(func=updated.func.value)
+            return self._deployment_call(original, call, owner)
+        if owner is not None and owner.rule.kind is Kind.INFRASTRUCTURE and method == "load":
             self.plan.note(
                 original,
-                "DockerContainer takes networks or network_mode, not both (network_mode "
-                "replaces the container's networking): remove one of them",
+                f"{owner.name}.load(...) read a block saved on Prefect's server: write its "
+                f"settings here, {owner.name}(...), or name a block of shipway.yaml's "
+                "infrastructure: section",
             )
-        args = []
-        for arg in updated.args:
-            keyword = arg.keyword.value if arg.keyword else None
-            if arg.star == "**" and runner.renamed_fields:
-                renames = ", ".join(f"{a} to {b}" for a, b in runner.renamed_fields.items())
-                self.plan.note(
-                    original,
-                    f"keyword arguments passed to {binding.name} with ** are not rewritten: "
-                    f"rename {renames} in them by hand",
-                )
-            if keyword is None:
-                args.append(arg)
-                continue
-            if keyword not in runner.model_fields:
-                self.plan.note(
-                    original,
-                    f"{binding.name} has no field {keyword!r} "
-                    f"(it has: {', '.join(runner.model_fields)}): fix or remove it",
-                )
-            new_keyword = runner.renamed_fields.get(keyword, keyword)
-            changes: dict[str, object] = {}
-            if new_keyword != keyword:
-                changes["keyword"] = cst.Name(new_keyword)
-            if keyword == "image_pull_policy":
-                value = self._pull_policy(original, arg.value, runner)
-                if value is not arg.value:
-                    changes["value"] = value
-            elif keyword in path_fields(runner) and _builds_a_path(arg.value):
-                # Process(conda_env=..., virtualenv=...) take strings, not Path objects.
-                changes["value"] = cst.Call(func=cst.Name("str"), args=[cst.Arg(arg.value)])
-            args.append(arg.with_changes(**changes) if changes else arg)
-        return updated.with_changes(args=args)
-
-    def _pull_policy(
-        self, call: cst.Call, value: cst.BaseExpression, runner: type[object]
-    ) -> cst.BaseExpression:
-        """A string literal in the spelling the new field documents."""
-        if not isinstance(value, cst.SimpleString):
-            return value
-        text = value.evaluated_value
-        if not isinstance(text, str):
-            return value
-        if runner is DockerFlowRunner:
-            spell = docker_pull_policy
-        elif runner is KubernetesFlowRunner:
-            spell = kubernetes_pull_policy
-        else:
-            return value
-        try:
-            new = spell(text)
-        except ValueError:
-            self.plan.note(call, f"image_pull_policy={text!r} is not an image pull policy")
-            return value
-        if new == text:
-            return value
-        return value.with_changes(value=f"{value.prefix}{value.quote}{new}{value.quote}")
+            return updated.with_changes(func=updated.func.value, args=[])
+        if method == "apply" and func.value in self.plan.deployment_calls:
+            return updated.func.value  # Deployment.build_from_flow(...).apply(): the deployment
+        if method in _DEPLOYMENT_CLASSES:
+            return self._deployment_call(original, updated, None)
+        if method in _RUNNER_CLASSES:
+            self.plan.note(
+                original,
+                f"{dotted(func) or method}(...) is not rewritten: import "
+                f"{method} with 'from ... import' and run shipway migrate again, "
+                "or rewrite it by hand",
+            )
+        return updated
 
     def _deployment_call(
-        self, original: cst.Call, updated: cst.Call, binding: _Binding | None
+        self, original: cst.Call, updated: cst.Call, binding: Binding | None
     ) -> cst.Call:
+        if binding is not None and not binding.already_new:
+            return rewrite_deployment_call(original, updated, self.plan, self.plan.directory)
         keywords = [arg.keyword.value for arg in updated.args if arg.keyword]
         if "flow_runner" in keywords and "infrastructure" in keywords:
             self.plan.note(
@@ -351,10 +151,6 @@ class _Rewrite(cst.CSTTransformer):
                 "the deprecated spelling (not rewritten)",
             )
             return updated
-        if binding is not None and not binding.already_new:
-            for keyword in keywords:
-                if keyword not in DEPLOYMENT_FIELDS and keyword != "flow_runner":
-                    self.plan.note(original, deployment_keyword_note(keyword))
         args = [
             arg.with_changes(keyword=cst.Name("infrastructure"))
             if arg.keyword and arg.keyword.value == "flow_runner"
@@ -368,6 +164,13 @@ class _Rewrite(cst.CSTTransformer):
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.SimpleStatementLine | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
+        if self._applies_a_deployment(original_node):
+            self.plan.note(
+                original_node,
+                "deployment.apply() removed: store the deployments with "
+                "`shipway deployment apply -f FILE` (`shipway run NAME -f FILE` runs one now)",
+            )
+            return removed(updated_node)
         replaced = [
             self._replacement(statement) if isinstance(statement, cst.ImportFrom) else None
             for statement in original_node.body
@@ -411,6 +214,24 @@ class _Rewrite(cst.CSTTransformer):
         body[-1] = body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
         return updated_node.with_changes(body=body)
 
+    def _applies_a_deployment(self, line: cst.SimpleStatementLine) -> bool:
+        """``deployment.apply()`` on a line of its own, in a file that builds Prefect
+        deployments."""
+        if len(line.body) != 1 or not isinstance(line.body[0], cst.Expr):
+            return False
+        call = line.body[0].value
+        if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute):
+            return False
+        target = call.func.value
+        return call.func.attr.value == "apply" and (
+            target in self.plan.deployment_calls
+            or (
+                isinstance(target, cst.Name)
+                and bool(self.plan.deployment_calls)
+                and not any(arg.keyword is None for arg in call.args)
+            )
+        )
+
     def _replacement(self, node: cst.ImportFrom) -> list[cst.ImportFrom] | None:
         """The import statements replacing ``node``, one per module (none if every name
         went away), or None if it stays as it is."""
@@ -445,38 +266,54 @@ class _Rewrite(cst.CSTTransformer):
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
     ) -> cst.IndentedBlock:
         body, footer = drop_removed(updated_node.body)
-        if not body:  # the block held nothing but the import that went away
+        emptied = not body  # the block held nothing but what went away
+        if emptied:
             body = [cst.SimpleStatementLine(body=[cst.Pass()])]
-        return updated_node.with_changes(body=body, footer=[*footer, *updated_node.footer])
+        block = updated_node.with_changes(body=body, footer=[*footer, *updated_node.footer])
+        if emptied:
+            self.emptied.add(block)
+        return block
+
+    def leave_If(
+        self, original_node: cst.If, updated_node: cst.If
+    ) -> cst.BaseStatement | cst.RemovalSentinel:
+        """``if __name__ == "__main__":`` that only applied deployments goes away whole."""
+        emptied = updated_node.body in self.emptied and updated_node.orelse is None
+        if emptied and _is_main_guard(original_node.test):
+            return _removed_statement(updated_node)
+        return updated_node
+
+    def leave_For(
+        self, original_node: cst.For, updated_node: cst.For
+    ) -> cst.BaseStatement | cst.RemovalSentinel:
+        """``for deployment in [...]: deployment.apply()`` goes away whole."""
+        if updated_node.body in self.emptied and updated_node.orelse is None:
+            return _removed_statement(updated_node)
+        return updated_node
 
 
-_PATH_CLASSES = frozenset({"Path", "PurePath", "PosixPath", "WindowsPath"})
+def _removed_statement(statement: cst.If | cst.For) -> cst.SimpleStatementLine:
+    """A marked line carrying the statement's comments on to what follows."""
+    line = cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=statement.leading_lines)
+    return removed(line)
 
 
-class _FindsPath(cst.CSTVisitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found = False
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.found = self.found or node.value in _PATH_CLASSES
-
-
-def _builds_a_path(value: cst.BaseExpression) -> bool:
-    """Whether ``value`` is an expression built with pathlib's classes (``Path("/opt/x")``,
-    ``Path.home() / "envs"``): the one kind of value known to be a Path, not a string."""
-    if isinstance(value, (cst.Name, cst.BaseString)):
-        return False  # a variable may hold a string; a literal is one
-    finder = _FindsPath()
-    value.visit(finder)
-    return finder.found
+def _is_main_guard(test: cst.BaseExpression) -> bool:
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    left, right = test.left, test.comparisons[0].comparator
+    names = [n.value for n in (left, right) if isinstance(n, cst.Name)]
+    strings = [n.evaluated_value for n in (left, right) if isinstance(n, cst.SimpleString)]
+    return names == ["__name__"] and strings == ["__main__"]
 
 
-def _targets(binding: _Binding) -> list[tuple[str, str]]:
+def _targets(binding: Binding) -> list[tuple[str, str]]:
     """Where ``binding``'s name is imported from after the rewrite (possibly twice: the
     new class for the rewritten calls, the old one for uses left as they were)."""
     rule = binding.rule
     if binding.already_new:
+        return [(binding.module, binding.name)]
+    if rule.kind is Kind.SCHEDULE:  # calls become mappings; an unused import goes in pass 2
         return [(binding.module, binding.name)]
     if rule.kind is Kind.PULL_POLICY:
         left = binding.rewritten_uses < len(binding.uses)
