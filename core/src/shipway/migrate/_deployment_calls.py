@@ -58,8 +58,8 @@ _NO_EQUIVALENT = {
     "(work_queue=), and the pool's settings go in infrastructure= and overrides=",
     "packager": "shipway runs the flow from the project directory or an image you build "
     "(docs/plugins/docker-images.md)",
-    "path": "Prefect's path to the flow's files: shipway runs the flow from the directory "
-    "of this file (set path= if the project is elsewhere)",
+    "path": "Prefect's path was where its storage put the flow's files: shipway runs the "
+    "flow from the directory of this file (shipway's path= names another project directory)",
     "schedules": "shipway deployments take one schedule: schedule={'cron': ...}",
     "is_schedule_active": "a schedule in shipway is active once applied; remove schedule= "
     "to pause it",
@@ -83,7 +83,7 @@ def rewrite_deployment_call(
     args: list[cst.Arg] = []
     for arg in updated.args:
         keyword = keyword_of(arg)
-        if keyword is None or keyword in DEPLOYMENT_FIELDS:
+        if keyword is None or (keyword in DEPLOYMENT_FIELDS and keyword != "path"):
             args.append(arg)
             continue
         if keyword in ("storage", "flow_storage"):

@@ -57,7 +57,8 @@ def replace_atomically(path: Path, content: bytes) -> None:
     temporary = path.with_name(f".{path.name}.shipway-migrate.tmp")
     try:
         temporary.write_bytes(content)
-        os.chmod(temporary, path.stat().st_mode & 0o7777)
+        if path.exists():  # a new file (a shipway.yaml) gets the default mode
+            os.chmod(temporary, path.stat().st_mode & 0o7777)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)

@@ -222,14 +222,12 @@ class _Rewrite(cst.CSTTransformer):
         call = line.body[0].value
         if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute):
             return False
-        target = call.func.value
-        return call.func.attr.value == "apply" and (
-            target in self.plan.deployment_calls
-            or (
-                isinstance(target, cst.Name)
-                and bool(self.plan.deployment_calls)
-                and not any(arg.keyword is None for arg in call.args)
-            )
+        # Deployment(...).apply() keeps its deployment: leave_Call strips the .apply()
+        return (
+            call.func.attr.value == "apply"
+            and isinstance(call.func.value, cst.Name)
+            and bool(self.plan.deployment_calls)
+            and not any(arg.keyword is None for arg in call.args)
         )
 
     def _replacement(self, node: cst.ImportFrom) -> list[cst.ImportFrom] | None:

@@ -119,8 +119,9 @@ def _merge(merged: Converted, converted: Converted, line: int) -> list[Note]:
             notes.append(Note(line, f"infrastructure block {name!r} is named {new!r}: {_TAKEN}"))
     names = {d.get("name") for d in merged.deployments}
     for deployment in converted.deployments:
-        if deployment.get("infrastructure") in renames:
-            deployment["infrastructure"] = renames[deployment["infrastructure"]]
+        block = deployment.get("infrastructure")
+        if isinstance(block, str) and block in renames:
+            deployment["infrastructure"] = renames[block]
         if deployment.get("name") in names:
             new_name = f"{deployment['name']}-2"
             notes.append(

@@ -1,0 +1,6 @@
+from prefect import flow
+
+
+@flow
+def sync(env: str):
+    print(f"sync {env}")

@@ -1,0 +1,6 @@
+from prefect import flow
+
+
+@flow
+def heartbeat():
+    print("still alive")
