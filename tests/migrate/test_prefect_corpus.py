@@ -13,16 +13,14 @@ import importlib.util
 import json
 import re
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _cli import shipway_main
 from click.testing import CliRunner, Result
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from _e2e_helpers import run_shipway  # noqa: E402  # the e2e helpers drive the console script
+from _cli import shipway_main
+from e2e._e2e_helpers import run_shipway
 
 CORPUS = Path(__file__).parent / "corpus"
 CASES = sorted(path.name for path in CORPUS.iterdir() if (path / "case.json").exists())

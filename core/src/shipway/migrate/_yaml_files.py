@@ -109,11 +109,11 @@ def _merge(merged: Converted, converted: Converted, line: int) -> list[Note]:
     shipway would refuse, so it is renamed, with a note."""
     notes = []
     renames: dict[str, str] = {}
-    for name, block in converted.blocks.items():
+    for name, settings in converted.blocks.items():
         new = name
-        while new in merged.blocks and merged.blocks[new] != block:
+        while new in merged.blocks and merged.blocks[new] != settings:
             new = f"{new}-2"
-        merged.blocks[new] = block
+        merged.blocks[new] = settings
         if new != name:
             renames[name] = new
             notes.append(Note(line, f"infrastructure block {name!r} is named {new!r}: {_TAKEN}"))
