@@ -26,6 +26,19 @@ NAMES = sorted(path.name.removesuffix(".py.before") for path in CASES.glob("*.py
 
 #: What each case leaves for a person, by line of the original file.
 EXPECTED_NOTES: dict[str, list[tuple[int, str]]] = {
+    "prefect_ga_build_from_flow": [
+        (17, "storage= has no equivalent in shipway yet (removed)"),
+        (31, "deployment.apply() removed: store the deployments with `shipway deployment apply"),
+        (32, "deployment.apply() removed"),
+    ],
+    "prefect_flow_with_tasks": [
+        (6, "@task(cache_key_fn=...) removed: shipway does not cache task results"),
+        (13, "@flow(task_runner=...) removed: submitted tasks run on a thread pool"),
+    ],
+    "prefect_beta_schedules": [
+        (7, "flow_location=: flows/etl.py is relative and the file's own place is unknown"),
+        (14, "flow_location=: flows/etl.py is relative"),
+    ],
     "seed_kubernetes_deployment": [
         (
             27,

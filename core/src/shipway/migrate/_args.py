@@ -54,13 +54,17 @@ def renamed(arg: cst.Arg, keyword: str) -> cst.Arg:
 
 def with_args(call: cst.Call, args: Sequence[cst.Arg]) -> cst.Call:
     """``call`` with ``args``; the last one takes the comma (and line break) the original
-    last argument had, so the closing bracket stays where it was."""
+    last argument had, so the closing bracket stays where it was (unless its own comma
+    holds a comment)."""
     if not args:
         return call.with_changes(args=[])
     kept = list(args)
     original_last = call.args[-1] if call.args else None
     if original_last is not None and kept[-1] is not original_last:
-        kept[-1] = kept[-1].with_changes(comma=original_last.comma)
+        comma = kept[-1].comma
+        commented = isinstance(comma, cst.Comma) and "#" in code_of(comma)
+        if not commented:  # a comma carrying a comment stays, a trailing comma, with it
+            kept[-1] = kept[-1].with_changes(comma=original_last.comma)
     return call.with_changes(args=kept)
 
 
