@@ -5,10 +5,12 @@ failure to try again."""
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    import logging
 
 __all__ = ["RetryPolicy", "retry_policy"]
 
@@ -28,7 +30,9 @@ class RetryPolicy:
             return 0.0
         return self.delays[min(retry - 1, len(self.delays) - 1)]
 
-    def call(self, call: Callable[[], R], *, what: str, logger: logging.Logger) -> R:
+    def call(
+        self, call: Callable[[], R], *, what: str, logger: Callable[[], logging.Logger]
+    ) -> R:
         attempt = 1
         while True:
             try:
@@ -40,7 +44,11 @@ class RetryPolicy:
                 attempt += 1
 
     async def call_async(
-        self, call: Callable[[], Awaitable[R]], *, what: str, logger: logging.Logger
+        self,
+        call: Callable[[], Awaitable[R]],
+        *,
+        what: str,
+        logger: Callable[[], logging.Logger],
     ) -> R:
         attempt = 1
         while True:
@@ -54,9 +62,13 @@ class RetryPolicy:
                 await asyncio.sleep(self._announce(exc, attempt, what, logger))
                 attempt += 1
 
-    def _announce(self, exc: Exception, attempt: int, what: str, logger: logging.Logger) -> float:
+    def _announce(
+        self, exc: Exception, attempt: int, what: str, logger: Callable[[], logging.Logger]
+    ) -> float:
+        """Log the failure (``logger`` is called only now: a flow that never fails never
+        imports logging) and return the delay before the next attempt."""
         delay = self.delay_before(attempt)
-        logger.warning(
+        logger().warning(
             "%s failed (attempt %d of %d): %s: %s; retrying in %g s",
             what, attempt, self.retries + 1, type(exc).__name__, exc, delay,
         )  # fmt: skip

@@ -12,10 +12,12 @@ import contextvars
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from shipway._task_pool import TaskPool
 from shipway.environment import TASK_WORKERS_VAR
+
+if TYPE_CHECKING:
+    from shipway._task_pool import TaskPool
 
 __all__ = [
     "FlowRunContext",
@@ -23,7 +25,9 @@ __all__ = [
     "current_task_name",
     "entered_run",
     "entered_task",
+    "log_lines_wanted",
     "shared_pool",
+    "use_log_lines",
 ]
 
 DEFAULT_TASK_WORKERS = 16
@@ -68,6 +72,8 @@ class FlowRunContext:
     @property
     def pool(self) -> TaskPool:
         if self._pool is None:
+            from shipway._task_pool import TaskPool  # only flows that submit tasks pay for it
+
             self._pool = TaskPool(task_workers(), name=self.flow_name)
         return self._pool
 
@@ -90,8 +96,24 @@ def current_task_name() -> str | None:
 def shared_pool() -> TaskPool:
     """The pool for tasks submitted outside any flow (a script, a test)."""
     if not _shared:
+        from shipway._task_pool import TaskPool
+
         _shared.append(TaskPool(task_workers(), name="tasks"))
     return _shared[0]
+
+
+_log_lines: list[bool] = [False]
+
+
+def use_log_lines() -> None:
+    """Called by the engine before the flow runs: the run logger's records become log
+    lines on stderr (``shipway.log_lines``). A flag only, so the engine need not import
+    logging to set it."""
+    _log_lines[0] = True
+
+
+def log_lines_wanted() -> bool:
+    return _log_lines[0]
 
 
 @contextlib.contextmanager

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +31,8 @@ def check_timeout(owner: str, seconds: float | None) -> float | None:
 def call_with_timeout(call: Callable[[], R], seconds: float | None, message: str) -> R:
     if seconds is None:
         return call()
+    import threading  # only calls with a timeout pay for it
+
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
         with _alarm(seconds, message):
             return call()
@@ -39,6 +40,8 @@ def call_with_timeout(call: Callable[[], R], seconds: float | None, message: str
 
 
 def _in_thread(call: Callable[[], R], seconds: float, message: str) -> R:
+    import threading
+
     outcome: dict[str, Any] = {}
     context = contextvars.copy_context()
 

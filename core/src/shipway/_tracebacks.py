@@ -4,8 +4,8 @@ wherever they are in the chain, so a failed task reads from the flow to the ``ra
 
 from __future__ import annotations
 
-import concurrent.futures
 import itertools
+import os
 from pathlib import Path
 from types import TracebackType
 
@@ -13,7 +13,8 @@ __all__ = ["INTERNAL_CODE", "user_traceback"]
 
 INTERNAL_CODE = (
     str(Path(__file__).resolve().parent),
-    str(Path(concurrent.futures.__file__).resolve().parent),
+    # the stdlib's concurrent.futures, found without importing it (the engine starts fast)
+    str(Path(os.__file__).resolve().parent / "concurrent" / "futures"),
     "<frozen importlib.",
 )
 

@@ -24,7 +24,9 @@ from shipway._retries import retry_policy
 from shipway._run_context import FlowRunContext, entered_run
 from shipway._timeouts import call_with_timeout, check_timeout
 from shipway.errors import ParameterError
-from shipway.run_logger import get_run_logger, prints_logged
+
+if typing.TYPE_CHECKING:
+    import logging
 
 __all__ = ["Flow", "flow"]
 
@@ -78,8 +80,7 @@ class Flow(Generic[P, R]):
             )
 
         with self._prints():
-            logger = get_run_logger()
-            return self._retries.call(attempt, what=f"Flow {self.name!r}", logger=logger)
+            return self._retries.call(attempt, what=f"Flow {self.name!r}", logger=_run_logger)
 
     def _attempt(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> R:
         with entered_run(self.name) as run:
@@ -106,7 +107,7 @@ class Flow(Generic[P, R]):
 
         with self._prints():
             return await self._retries.call_async(
-                attempt, what=f"Flow {self.name!r}", logger=get_run_logger()
+                attempt, what=f"Flow {self.name!r}", logger=_run_logger
             )
 
     async def _awaited(self, asyncio: Any, run: FlowRunContext, awaitable: Any) -> Any:
@@ -124,6 +125,8 @@ class Flow(Generic[P, R]):
     def _prints(self) -> contextlib.AbstractContextManager[None]:
         if self.log_prints is None:
             return contextlib.nullcontext()
+        from shipway.run_logger import prints_logged
+
         return prints_logged(self.log_prints)
 
     def __repr__(self) -> str:
@@ -180,6 +183,14 @@ class Flow(Generic[P, R]):
                 f"parameters do not match flow {self.name!r}:\n  - " + "\n  - ".join(problems)
             )
         return coerced
+
+
+def _run_logger() -> logging.Logger:
+    """The run logger, imported when first needed (a flow that never fails or logs
+    starts without importing logging)."""
+    from shipway.run_logger import get_run_logger
+
+    return get_run_logger()
 
 
 class _CoercionError(ValueError):

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from shipway._run_context import current_run, current_task_name
+from shipway._run_context import current_run, current_task_name, log_lines_wanted, use_log_lines
 from shipway.environment import LOG_LEVEL_VAR
 from shipway.log_lines import encode_log_line, level_number, render_log_line
 
@@ -74,27 +74,21 @@ def _level() -> int:
         return logging.INFO
 
 
-def _logger(*, log_lines: bool | None) -> logging.Logger:
+def get_run_logger() -> logging.Logger:
+    """The run's logger: ``get_run_logger().warning("disk at %d%%", 91)``."""
     logger = logging.getLogger(RUN_LOGGER_NAME)
+    wanted = log_lines_wanted()
     handlers = [h for h in logger.handlers if isinstance(h, _RunLogHandler)]
-    if handlers and log_lines is None:
+    if len(handlers) == 1 and handlers[0].log_lines == wanted:
         return logger
+    # First use, or the engine switched to log lines after the flow's module logged
+    # while being imported.
     for handler in handlers:
         logger.removeHandler(handler)
-    logger.addHandler(_RunLogHandler(log_lines=bool(log_lines)))
+    logger.addHandler(_RunLogHandler(log_lines=wanted))
     logger.setLevel(_level())
     logger.propagate = False  # the root logger's handlers would print each record twice
     return logger
-
-
-def get_run_logger() -> logging.Logger:
-    """The run's logger: ``get_run_logger().warning("disk at %d%%", 91)``."""
-    return _logger(log_lines=None)
-
-
-def use_log_lines() -> None:
-    """Called by the engine before the flow runs: records become log lines on stderr."""
-    _logger(log_lines=True)
 
 
 _printing_to_log: contextvars.ContextVar[bool] = contextvars.ContextVar(

@@ -205,7 +205,9 @@ class Task(Generic[P, R]):
 
         with entered_task(self.name), _prints(self.log_prints):
             try:
-                return self._retries.call(attempt, what=f"Task {self.name!r}", logger=logger)
+                return self._retries.call(
+                    attempt, what=f"Task {self.name!r}", logger=get_run_logger
+                )
             except Exception as exc:
                 _log_failure(logger, self.name, exc)
                 raise
@@ -229,7 +231,7 @@ class Task(Generic[P, R]):
         with entered_task(self.name), _prints(self.log_prints):
             try:
                 return await self._retries.call_async(
-                    attempt, what=f"Task {self.name!r}", logger=logger
+                    attempt, what=f"Task {self.name!r}", logger=get_run_logger
                 )
             except Exception as exc:
                 _log_failure(logger, self.name, exc)

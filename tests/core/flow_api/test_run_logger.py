@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from shipway import get_run_logger
+from shipway import _run_context, get_run_logger
+from shipway._run_context import use_log_lines
 from shipway.infrastructure import MaskedSink, TerminalSink
 from shipway.log_lines import (
     LOG_LINE_MARK,
@@ -16,7 +17,6 @@ from shipway.log_lines import (
     level_number,
     render_log_line,
 )
-from shipway.run_logger import use_log_lines
 from shipway.secrets import Masker
 
 
@@ -30,13 +30,18 @@ def test_outside_a_run_it_logs_to_stderr_as_text(capsys: pytest.CaptureFixture[s
     assert LOG_LINE_MARK not in err
 
 
-def test_in_the_engine_records_become_log_lines(capsys: pytest.CaptureFixture[str]) -> None:
+def test_in_the_engine_records_become_log_lines(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_run_context, "_log_lines", [False])
+    get_run_logger().info("logged before the engine switched")  # a module logging on import
     use_log_lines()
     try:
         get_run_logger().error("first line\nsecond line")
     finally:
         logging.getLogger("shipway.flow_run").handlers.clear()
-    err = capsys.readouterr().err
+    first, err = capsys.readouterr().err.split("\n", 1)
+    assert first.endswith("| INFO    | logged before the engine switched")
     assert err.count("\n") == 1  # one line on the wire, whatever the message holds
     record = decode_log_line(err.encode())
     assert record is not None

@@ -19,13 +19,13 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
+from shipway._run_context import use_log_lines
 from shipway._tracebacks import user_traceback
 from shipway.entrypoints import FlowImportError, load_flow
 from shipway.environment import DEBUG_VAR, flag_is_set
 from shipway.errors import ShipwayError
 from shipway.exit_status import ExitStatus
 from shipway.jobs import EXIT_STATUS_FILE_VAR, Job, JobFormatError
-from shipway.run_logger import use_log_lines
 
 __all__ = ["EXIT_STATUS_FILE_VAR", "run_job"]
 
