@@ -44,9 +44,8 @@ _COMMANDS = {
     ),
     "migrate": LazyCommand(
         "shipway.cli._migrate:migrate_command",
-        "Rewrite PATHS (Python files, or directories searched for them) from flow runners "
-        "to infrastructure: imports, class names, flow_runner= to infrastructure=, and "
-        "renamed fields such as condaenv to conda_env.",
+        "Move PATHS from Prefect 2 to shipway: Python files, Prefect's deployment YAML "
+        "files, or directories searched for both.",
     ),
     "plugin": LazyCommand(
         "shipway.cli._plugin:plugin_group",

@@ -35,8 +35,8 @@ EXIT_ERRORS = 2
 )
 @debug_option
 def migrate_command(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
-    """Move PATHS from Prefect 2 to shipway: Python files (or directories searched for
-    them and for Prefect's YAML files) and Prefect's deployment YAML files.
+    """Move PATHS from Prefect 2 to shipway: Python files, Prefect's deployment YAML
+    files, or directories searched for both.
 
     Python files are rewritten in place, formatting and comments kept: imports from
     prefect, DeploymentSpec, Deployment and Deployment.build_from_flow, flow runners
