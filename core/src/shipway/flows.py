@@ -266,18 +266,7 @@ def flow(
 
 
 def flow(
-    fn: Callable[P, R] | None = None,
-    /,
-    *,
-    name: str | None = None,
-    description: str | None = None,
-    version: str | None = None,
-    retries: int = 0,
-    retry_delay_seconds: float | Sequence[float] | None = None,
-    timeout_seconds: float | None = None,
-    log_prints: bool | None = None,
-    validate_parameters: bool = True,
-    **unsupported: Any,
+    fn: Callable[P, R] | None = None, /, **options: Any
 ) -> Flow[P, R] | Callable[[Callable[P, R]], Flow[P, R]]:
     """Mark a function as a flow: ``@flow`` or ``@flow(name="nightly", retries=2)``.
 
@@ -285,21 +274,12 @@ def flow(
     Prefect has and shipway does not (``task_runner=``, ``persist_result=``, ...) is a
     ``TypeError`` that says what to do instead.
     """
+    unsupported = {key: value for key, value in options.items() if key not in FLOW_OPTIONS}
     reject_unsupported("@flow", unsupported, FLOW_OPTIONS)
     if fn is not None:
-        return Flow(fn)
+        return Flow(fn, **options)
 
     def decorate(function: Callable[P, R]) -> Flow[P, R]:
-        return Flow(
-            function,
-            name=name,
-            description=description,
-            version=version,
-            retries=retries,
-            retry_delay_seconds=retry_delay_seconds,
-            timeout_seconds=timeout_seconds,
-            log_prints=log_prints,
-            validate_parameters=validate_parameters,
-        )
+        return Flow(function, **options)
 
     return decorate

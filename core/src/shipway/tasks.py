@@ -292,18 +292,7 @@ def task(
 
 
 def task(
-    fn: Callable[P, R] | None = None,
-    /,
-    *,
-    name: str | None = None,
-    description: str | None = None,
-    tags: Iterable[str] | None = None,
-    version: str | None = None,
-    retries: int = 0,
-    retry_delay_seconds: float | Sequence[float] | None = None,
-    timeout_seconds: float | None = None,
-    log_prints: bool | None = None,
-    **unsupported: Any,
+    fn: Callable[P, R] | None = None, /, **options: Any
 ) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
     """Mark a function as a task: ``@task`` or ``@task(retries=3, retry_delay_seconds=[1, 10])``.
 
@@ -311,17 +300,8 @@ def task(
     last repeats). ``timeout_seconds``: the call raises ``TimeoutError`` after it.
     ``log_prints``: its ``print`` calls go to the run logger.
     """
+    unsupported = {key: value for key, value in options.items() if key not in TASK_OPTIONS}
     reject_unsupported("@task", unsupported, TASK_OPTIONS)
-    options: dict[str, Any] = {
-        "name": name,
-        "description": description,
-        "tags": tags,
-        "version": version,
-        "retries": retries,
-        "retry_delay_seconds": retry_delay_seconds,
-        "timeout_seconds": timeout_seconds,
-        "log_prints": log_prints,
-    }
     if fn is not None:
         return Task(fn, **options)
 
