@@ -170,3 +170,13 @@ def test_a_directory_is_searched_for_prefects_file_names_only(project: Path) -> 
     write(project, "deployment.yaml", BUILT)
     write(project, "settings.yaml", "debug: true\n")  # not a Prefect name: not read
     assert migrate(str(project)).exit_code == 0
+
+
+def test_a_directory_skips_yaml_that_only_shares_prefects_names(project: Path) -> None:
+    write(project, "k8s-deployment.yaml", "apiVersion: apps/v1\nkind: Deployment\n")
+    done = migrate(str(project))
+    assert done.exit_code == 0, done.output
+    assert not (project / "shipway.yaml").exists()
+    named = migrate(str(project / "k8s-deployment.yaml"))
+    assert named.exit_code == 2
+    assert "not a Prefect deployment file" in named.stderr

@@ -21,8 +21,9 @@ def migrate_paths(paths: Iterable[str | Path], *, write: bool) -> Iterator[FileO
     named, in order (the YAML files last: each directory's go into one shipway.yaml).
     With ``write=False`` nothing is written (``--check``)."""
     seen: set[Path] = set()
-    yaml_files: list[tuple[str, Path]] = []
+    yaml_files: list[tuple[str, Path, bool]] = []
     for given in paths:
+        named = not Path(given).is_dir()
         for display, path, problem in _expand(Path(given)):
             if problem is not None or path is None:
                 yield FileOutcome(display, Status.ERROR, error=problem)
@@ -31,7 +32,7 @@ def migrate_paths(paths: Iterable[str | Path], *, write: bool) -> Iterator[FileO
                 continue
             seen.add(path.resolve())
             if path.suffix in (".yaml", ".yml"):
-                yaml_files.append((display, path))
+                yaml_files.append((display, path, named))
             else:
                 yield _migrate_file(path, display, write=write)
     yield from migrate_yaml_files(yaml_files, write=write)

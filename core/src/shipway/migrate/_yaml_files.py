@@ -38,27 +38,33 @@ def is_prefect_yaml_name(name: str) -> bool:
     )
 
 
-def migrate_yaml_files(files: Iterable[tuple[str, Path]], *, write: bool) -> Iterator[FileOutcome]:
-    """One ``shipway.yaml`` per directory, from all of its Prefect files given."""
-    by_directory: dict[Path, list[tuple[str, Path]]] = {}
-    for display, path in files:
-        by_directory.setdefault(path.resolve().parent, []).append((display, path))
+def migrate_yaml_files(
+    files: Iterable[tuple[str, Path, bool]], *, write: bool
+) -> Iterator[FileOutcome]:
+    """One ``shipway.yaml`` per directory, from all of its Prefect files given.
+    ``(display, path, named)``: a file found in a directory (not named) that is not
+    Prefect's (a Kubernetes ``k8s-deployment.yaml``) is skipped without a word."""
+    by_directory: dict[Path, list[tuple[str, Path, bool]]] = {}
+    for display, path, named in files:
+        by_directory.setdefault(path.resolve().parent, []).append((display, path, named))
     for directory, items in by_directory.items():
         yield from _migrate_directory(directory, items, write=write)
 
 
 def _migrate_directory(
-    directory: Path, items: list[tuple[str, Path]], *, write: bool
+    directory: Path, items: list[tuple[str, Path, bool]], *, write: bool
 ) -> Iterator[FileOutcome]:
     merged = Converted()
     read: list[tuple[str, list[Note]]] = []
-    for display, path in items:
+    for display, path, named in items:
         try:
             data, locate = load_yaml(path, display)
         except ShipwayError as exc:
             yield FileOutcome(display, Status.ERROR, error=str(exc))
             continue
         if prefect_yaml_kind(data) is None:
+            if not named:
+                continue
             yield FileOutcome(
                 display,
                 Status.ERROR,
