@@ -17,6 +17,7 @@ import contextvars
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -74,20 +75,24 @@ def _level() -> int:
         return logging.INFO
 
 
+_configuring = threading.Lock()
+
+
 def get_run_logger() -> logging.Logger:
     """The run's logger: ``get_run_logger().warning("disk at %d%%", 91)``."""
     logger = logging.getLogger(RUN_LOGGER_NAME)
     wanted = log_lines_wanted()
-    handlers = [h for h in logger.handlers if isinstance(h, _RunLogHandler)]
-    if len(handlers) == 1 and handlers[0].log_lines == wanted:
-        return logger
-    # First use, or the engine switched to log lines after the flow's module logged
-    # while being imported.
-    for handler in handlers:
-        logger.removeHandler(handler)
-    logger.addHandler(_RunLogHandler(log_lines=wanted))
-    logger.setLevel(_level())
-    logger.propagate = False  # the root logger's handlers would print each record twice
+    with _configuring:  # tasks on several threads may ask first at the same time
+        handlers = [h for h in logger.handlers if isinstance(h, _RunLogHandler)]
+        if len(handlers) == 1 and handlers[0].log_lines == wanted:
+            return logger
+        # First use, or the engine switched to log lines after the flow's module logged
+        # while being imported.
+        for handler in handlers:
+            logger.removeHandler(handler)
+        logger.addHandler(_RunLogHandler(log_lines=wanted))
+        logger.setLevel(_level())
+        logger.propagate = False  # the root logger's handlers would print each record twice
     return logger
 
 
