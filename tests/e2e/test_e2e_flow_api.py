@@ -66,9 +66,11 @@ def test_shipway_run_shows_records_with_time_and_level_and_output_unchanged(
             def explode():
                 raise LookupError("the task's own failure")
 
+            module_logger = get_run_logger()  # asked for while the engine imports the flow
+
             @flow
             def talks():
-                get_run_logger().warning("a warning record")
+                module_logger.warning("a warning record")
                 print("  a plain print, spacing kept  ")
                 started = time.monotonic()
                 futures = [second.submit(1), second.submit(2)]

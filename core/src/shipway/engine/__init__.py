@@ -62,6 +62,7 @@ def _print_user_error(exc: BaseException) -> None:
 
 def run_job(job: Job) -> int:
     """Run one job in this process and return the engine's exit code."""
+    use_log_lines()  # before the flow's module logs: records travel as shipway.log_lines
     try:
         flow = load_flow(job.entrypoint, job.working_dir)
         parameters = flow.validate_parameters(job.parameters)
@@ -83,7 +84,6 @@ def run_job(job: Job) -> int:
         return ExitStatus.CANNOT_START
 
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
-    use_log_lines()  # get_run_logger() records travel as log lines (shipway.log_lines)
     try:
         result: Any = flow(**parameters)
         if inspect.isawaitable(result):
