@@ -74,7 +74,9 @@ class Plan:
     directory: Path | None = None
     deployment_calls: set[cst.Call] = field(default_factory=set)
     """Calls that create a Prefect deployment (their ``.apply()`` goes away)."""
-    deployment_variables: set[str] = field(default_factory=set)
+    block_calls: set[cst.Call] = field(default_factory=set)
+    """Calls that build a Prefect infrastructure block (their ``.save()`` goes away)."""
+    block_variables: set[str] = field(default_factory=set)
 
     def note(self, node: cst.CSTNode, message: str) -> None:
         position = self.positions.get(node)
@@ -162,9 +164,11 @@ def _find_deployments(plan: Plan, survey: _Survey) -> None:
         binding = plan.binding_of_use.get(func)
         if binding is not None and binding.rule.kind is Kind.DEPLOYMENT and not binding.already_new:
             plan.deployment_calls.add(call)
+        if binding is not None and binding.rule.kind is Kind.INFRASTRUCTURE:
+            plan.block_calls.add(call)
     for assign in survey.assigns:
-        if assign.value in plan.deployment_calls:
-            plan.deployment_variables.update(
+        if assign.value in plan.block_calls:
+            plan.block_variables.update(
                 t.target.value for t in assign.targets if isinstance(t.target, cst.Name)
             )
 

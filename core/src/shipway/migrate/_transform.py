@@ -164,12 +164,9 @@ class _Rewrite(cst.CSTTransformer):
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.SimpleStatementLine | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
-        if self._applies_a_deployment(original_node):
-            self.plan.note(
-                original_node,
-                "deployment.apply() removed: store the deployments with "
-                "`shipway deployment apply -f FILE` (`shipway run NAME -f FILE` runs one now)",
-            )
+        gone = self._prefect_api_call(original_node)
+        if gone is not None:
+            self.plan.note(original_node, gone)
             return removed(updated_node)
         replaced = [
             self._replacement(statement) if isinstance(statement, cst.ImportFrom) else None
@@ -214,21 +211,37 @@ class _Rewrite(cst.CSTTransformer):
         body[-1] = body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
         return updated_node.with_changes(body=body)
 
-    def _applies_a_deployment(self, line: cst.SimpleStatementLine) -> bool:
-        """``deployment.apply()`` on a line of its own, in a file that builds Prefect
-        deployments."""
+    def _prefect_api_call(self, line: cst.SimpleStatementLine) -> str | None:
+        """What to say when removing a line that only called Prefect's API:
+        ``deployment.apply()`` in a file that builds Prefect deployments, or
+        ``block.save("name")`` on an infrastructure block; None for any other line."""
         if len(line.body) != 1 or not isinstance(line.body[0], cst.Expr):
-            return False
+            return None
         call = line.body[0].value
         if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute):
-            return False
+            return None
+        method, target = call.func.attr.value, call.func.value
         # Deployment(...).apply() keeps its deployment: leave_Call strips the .apply()
-        return (
-            call.func.attr.value == "apply"
-            and isinstance(call.func.value, cst.Name)
+        if (
+            method == "apply"
+            and isinstance(target, cst.Name)
             and bool(self.plan.deployment_calls)
             and not any(arg.keyword is None for arg in call.args)
-        )
+        ):
+            return (
+                "deployment.apply() removed: store the deployments with "
+                "`shipway deployment apply -f FILE` (`shipway run NAME -f FILE` runs one now)"
+            )
+        if method == "save" and (
+            target in self.plan.block_calls
+            or (isinstance(target, cst.Name) and target.value in self.plan.block_variables)
+        ):
+            return (
+                "block.save(...) removed: shipway names infrastructure blocks in shipway.yaml "
+                "(infrastructure: {NAME: {type: ..., ...}}), or takes the infrastructure "
+                "itself in Deployment(infrastructure=...)"
+            )
+        return None
 
     def _replacement(self, node: cst.ImportFrom) -> list[cst.ImportFrom] | None:
         """The import statements replacing ``node``, one per module (none if every name
