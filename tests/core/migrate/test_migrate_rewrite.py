@@ -402,3 +402,22 @@ def test_a_syntax_error_says_where() -> None:
         migrate_source("from prefect import flow\n\ndef broken(:\n    pass\n")
     assert (caught.value.line, caught.value.column) == (3, 12)
     assert caught.value.message == "invalid syntax"
+
+
+def test_flow_serve_and_deploy_are_noted() -> None:
+    migration = migrate(
+        """
+        from prefect import flow
+
+        @flow
+        def hello():
+            pass
+
+        if __name__ == "__main__":
+            hello.serve(name="hello", cron="0 * * * *")
+        """
+    )
+    assert migration.code.startswith("from shipway import flow\n")
+    assert [(note.line, note.message[:48]) for note in migration.notes] == [
+        (8, "hello.serve(...) (Prefect 2.10+) is not rewritte")
+    ]

@@ -127,6 +127,13 @@ class _Rewrite(cst.CSTTransformer):
             return updated.with_changes(func=updated.func.value, args=[])
         if method == "apply" and func.value in self.plan.deployment_calls:
             return updated.func.value  # Deployment.build_from_flow(...).apply(): the deployment
+        if method in ("serve", "deploy") and self._imports_prefects_flow():
+            self.plan.note(
+                original,
+                f"{dotted(func) or method}(...) (Prefect 2.10+) is not rewritten: declare a "
+                "Deployment(name=..., flow=..., schedule=...) at the top of a file and "
+                "`shipway deployment apply -f FILE` (an agent then runs it)",
+            )
         if method in _DEPLOYMENT_CLASSES:
             return self._deployment_call(original, updated, None)
         if method in _RUNNER_CLASSES:
@@ -210,6 +217,11 @@ class _Rewrite(cst.CSTTransformer):
             return removed(updated_node)
         body[-1] = body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
         return updated_node.with_changes(body=body)
+
+    def _imports_prefects_flow(self) -> bool:
+        return any(
+            b.rule.kind is Kind.FLOW and not b.already_new for b in self.plan.bindings.values()
+        )
 
     def _prefect_api_call(self, line: cst.SimpleStatementLine) -> str | None:
         """What to say when removing a line that only called Prefect's API:
