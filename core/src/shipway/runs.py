@@ -20,7 +20,7 @@ from shipway.secrets import mask
 from shipway.states import StateType
 
 if TYPE_CHECKING:  # the store loads SQLAlchemy, which `deployment ls -f` never needs
-    from shipway.store import AgentRecord, FlowRunRecord, StateRecord, Store
+    from shipway.store import AgentRecord, FlowRunRecord, StateRecord, StoreInterface
 
 __all__ = [
     "agent_label",
@@ -32,7 +32,7 @@ __all__ = [
 
 
 def create_run(
-    store: Store,
+    store: StoreInterface,
     deployment: str,
     *,
     parameters: Mapping[str, Any] | None = None,

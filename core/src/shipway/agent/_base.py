@@ -29,7 +29,7 @@ from shipway.infrastructure import Infrastructure
 from shipway.jobs import Job
 from shipway.plugins import PluginRegistry, get_registry
 from shipway.states import State, StateType
-from shipway.store import FlowRunRecord, Store
+from shipway.store import FlowRunRecord, StoreInterface
 
 __all__ = ["LIVE_STATES", "RETRIED_STATES", "ActiveRun", "AgentBase", "Outcome", "log", "seconds"]
 
@@ -77,7 +77,7 @@ class AgentBase:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreInterface,
         settings: AgentSettings,
         *,
         registry: PluginRegistry | None = None,

@@ -16,14 +16,19 @@ from shipway.agent._store_calls import StoreCalls
 from shipway.infrastructure import StreamName
 from shipway.log_lines import decode_log_line
 from shipway.secrets import Masker
-from shipway.store import LogLine, Store
+from shipway.store import LogLine, StoreInterface
 
 __all__ = ["LogBuffer", "RunOutput"]
 
 
 class LogBuffer:
     def __init__(
-        self, store: Store, calls: StoreCalls, *, interval: float = 0.25, batch_size: int = 200
+        self,
+        store: StoreInterface,
+        calls: StoreCalls,
+        *,
+        interval: float = 0.25,
+        batch_size: int = 200,
     ) -> None:
         self._store = store
         self._calls = calls

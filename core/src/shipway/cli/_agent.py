@@ -84,6 +84,13 @@ def agent_group() -> None:
     "marked Crashed; counted from the dead agent's last heartbeat.",
 )
 @click.option("--name", default=None, help="A name shown in the store (default: host-pid).")
+@click.option(
+    "--api",
+    "api_url",
+    metavar="URL",
+    help="A shipway server to claim runs and record their states and logs through, "
+    "instead of the database (token from SHIPWAY_API_TOKEN; default: SHIPWAY_API_URL).",
+)
 @debug_option
 def start_command(
     queues: tuple[str, ...],
@@ -94,11 +101,14 @@ def start_command(
     grace_seconds: int,
     orphan_timeout: float,
     name: str | None,
+    api_url: str | None,
 ) -> None:
     """Start an agent: claim due runs, run them, record their states and logs.
 
     Stops on SIGINT/SIGTERM after its running runs have finished; a second signal
     cancels them. With --run-once it exits once every run due at start has ended.
+    With --api (or SHIPWAY_API_URL) it needs no database credentials, only the
+    server's token.
     """
     settings = AgentSettings(
         name=name or f"{socket.gethostname()}-{os.getpid()}",
@@ -110,7 +120,7 @@ def start_command(
         kill_grace_seconds=grace_seconds,
         orphan_timeout=timedelta(seconds=orphan_timeout),
     )
-    store = open_cli_store(wait=not run_once)
+    store = open_cli_store(wait=not run_once, api_url=api_url)
     try:
         agent = Agent(store, settings, on_event=_show_event, on_notice=_show_notice)
         anyio.run(agent.run)

@@ -14,7 +14,12 @@ import yaml
 from shipway.cli._console import status
 from shipway.cli._follow import final_exit_status, follow_run, report_final
 from shipway.cli._options import debug_option, file_option, parse_parameters, run_input_options
-from shipway.cli._store_access import open_cli_store, retry_unavailable
+from shipway.cli._store_access import (
+    open_cli_store,
+    open_database_store,
+    require_database,
+    retry_unavailable,
+)
 from shipway.cli._table import table
 from shipway.cli._times import parse_when, when
 from shipway.deployments import (
@@ -32,7 +37,7 @@ from shipway.schedules import Schedule, describe_schedule
 from shipway.secrets import dump_keeping_secrets, mask
 
 if TYPE_CHECKING:  # the store loads SQLAlchemy: see _store_access
-    from shipway.store import Store
+    from shipway.store import StoreInterface
 
 
 @click.group("deployment")
@@ -134,6 +139,7 @@ def apply_command(names: tuple[str, ...], file: str | None, no_validate: bool) -
     each. Infrastructure is resolved and validated first, and each flow is imported to
     check that it exists and that the deployment's parameters fit it (--no-validate
     skips that)."""
+    require_database()
     source = load_deployment_file(file)
     chosen = [source.get(name) for name in names] or list(source.deployments.values())
     if not chosen:
@@ -142,7 +148,7 @@ def apply_command(names: tuple[str, ...], file: str | None, no_validate: bool) -
     if not no_validate:
         for deployment in chosen:
             check_flow(source, deployment)
-    with open_cli_store() as store:
+    with open_database_store() as store:
         for record, outcome in store.apply_deployments(specs):  # all or none
             colour = {"created": "green", "updated": "yellow"}.get(outcome)
             described = _describe_schedule(record.schedule)
@@ -204,7 +210,7 @@ def _describe_schedule(schedule: Schedule | None) -> str | None:
     return describe_schedule(schedule) if schedule is not None else None
 
 
-def _queue_has_an_agent(store: Store, queue: str, infrastructure_type: str) -> bool:
+def _queue_has_an_agent(store: StoreInterface, queue: str, infrastructure_type: str) -> bool:
     """Is a live agent polling ``queue`` that runs ``infrastructure_type``?"""
     live = store.list_agents(alive_since=alive_since(datetime.now(timezone.utc)))
     return any(

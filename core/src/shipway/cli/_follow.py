@@ -18,7 +18,7 @@ from shipway.secrets import mask
 from shipway.states import StateType
 
 if TYPE_CHECKING:
-    from shipway.store import FlowRunRecord, Store, StoredLogLine
+    from shipway.store import FlowRunRecord, StoredLogLine, StoreInterface
 
 
 def log_text(line: StoredLogLine) -> str:
@@ -31,7 +31,7 @@ def log_text(line: StoredLogLine) -> str:
 
 
 def follow_run(
-    store: Store,
+    store: StoreInterface,
     run_id: str,
     *,
     show_logs: bool = True,

@@ -13,7 +13,7 @@ import click
 
 from shipway.cli._console import status
 from shipway.cli._options import debug_option
-from shipway.cli._store_access import open_cli_store
+from shipway.cli._store_access import open_database_store
 from shipway.errors import ShipwayError
 
 _EXTRA = ("starlette", "uvicorn", "jinja2")
@@ -63,7 +63,7 @@ def start_command(
     settings = ServerSettings.from_sources(
         host=host, port=port, token_file=token_file, read_only_token_file=read_only_token_file
     )
-    with open_cli_store() as store:  # one clear message now if the store is unusable
+    with open_database_store() as store:  # one clear message now if the store is unusable
         store_url = store.url
     app = create_app(settings)
 

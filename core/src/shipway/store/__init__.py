@@ -39,6 +39,9 @@ Deviations from / additions to the orchestration contract (for the agent's autho
   PostgreSQL user may not write.
 - ``open_store(url, create=False)`` (extra): for commands that only read; no store
   there (a mistyped path) is ``StoreNotFound``, and nothing is created.
+- ``StoreInterface`` (extra): the methods the agent and the run commands call, as a
+  ``typing.Protocol``; ``Store`` implements it, and so does ``RemoteStore`` (the same
+  calls over a shipway server's internal agent API, ``_remote``; JSON by ``_wire``).
 - ``StoreRefused`` (extra): the server answers but refuses the URL (no such database or
   user, wrong password); not retryable for a command, retried by a running agent.
 """
@@ -57,6 +60,7 @@ from shipway.store._errors import (
     StoreUnavailable,
 )
 from shipway.store._flow_runs import ACTIVE_STATES, RunPosition
+from shipway.store._interface import StoreInterface
 from shipway.store._records import (
     AgentRecord,
     DeploymentRecord,
@@ -67,6 +71,7 @@ from shipway.store._records import (
     StoredLogLine,
     WorkQueueRecord,
 )
+from shipway.store._remote import API_TOKEN_VAR, API_URL_VAR, RemoteStore
 from shipway.store._scheduled_runs import SCHEDULE_SLACK
 from shipway.store._secret_key import SecretKeyError
 from shipway.store._store import Store, open_store
@@ -75,6 +80,8 @@ from shipway.store._url import DATABASE_URL_VAR, HOME_VAR, database_url, mask_ur
 
 __all__ = [
     "ACTIVE_STATES",
+    "API_TOKEN_VAR",
+    "API_URL_VAR",
     "DATABASE_URL_VAR",
     "HOME_VAR",
     "SCHEDULE_SLACK",
@@ -84,6 +91,7 @@ __all__ = [
     "FlowRunNotFound",
     "FlowRunRecord",
     "LogLine",
+    "RemoteStore",
     "Retry",
     "RunPosition",
     "SecretKeyError",
@@ -93,6 +101,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreFailed",
+    "StoreInterface",
     "StoreNotFound",
     "StoreNotWritable",
     "StoreRefused",

@@ -1,0 +1,90 @@
+"""The internal agent API: ``POST /api/agent/v1/<method>``, one route per method of
+:class:`~shipway.store.StoreInterface`, for :class:`~shipway.store.RemoteStore` (remote
+agents, and commands run with ``SHIPWAY_API_URL``).
+
+Each call is the very same :class:`~shipway.store.Store` method the database path calls,
+run by the server (a claim is one transaction here, so a run is never handed to two
+agents). Arguments and results are JSON as ``shipway.store._wire`` writes them, from the
+interface's type hints; secrets the store holds sealed stay sealed. It sits behind the
+app's guard like every route: a token is required when the server has one, and the
+read-only token is refused (every call is a POST). A store error is answered with its
+status (``_errors``) and its class named in ``X-Shipway-Error``, for the client to raise
+the same one. Internal: the version in the path changes when a call does; the public
+REST API is ``/api/...`` (``_api``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from shipway.errors import ShipwayError
+from shipway.server._context import server_context
+from shipway.server._errors import ApiError, _status_of, error_response
+from shipway.store._interface import remote_methods
+from shipway.store._remote import AGENT_API_PREFIX, ERROR_TYPE_HEADER, WIRE_ERRORS
+from shipway.store._wire import argument_types, from_wire, signature, to_wire
+
+__all__ = ["agent_routes"]
+
+_METHODS = frozenset(remote_methods())
+
+
+def agent_routes() -> list[Route]:
+    """The routes the app serves for remote stores."""
+    return [Route(AGENT_API_PREFIX + "/{method}", call_store, methods=["POST"])]
+
+
+async def call_store(request: Request) -> Response:
+    method = request.path_params["method"]
+    if method not in _METHODS:
+        raise ApiError(404, f"the agent API has no call named {method!r}")
+    arguments = _arguments(method, await request.body())
+    context = server_context(request)
+    try:
+        result = await context.call(getattr(context.store, method), **arguments)
+    except ShipwayError as exc:
+        response = error_response(_status_of(exc), exc.message, hint=exc.hint)
+        response.headers[ERROR_TYPE_HEADER] = _wire_name(exc)
+        return response
+    return JSONResponse({"result": to_wire(result)})
+
+
+def _arguments(method: str, body: bytes) -> dict[str, Any]:
+    """The call's arguments, each validated as the interface declares it (422 naming
+    the one that does not fit)."""
+    try:
+        data = json.loads(body) if body.strip() else {}
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(422, f"body: not JSON ({exc})", field="body") from None
+    if not isinstance(data, dict):
+        raise ApiError(422, "body: must be a JSON object of the call's arguments", field="body")
+    types = argument_types(method)
+    arguments = {}
+    for name, value in data.items():
+        if name not in types:
+            raise ApiError(422, f"{method}() takes no argument {name!r}", field=name)
+        try:
+            arguments[name] = from_wire(value, types[name])
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join([name, *(str(part) for part in first["loc"])])
+            raise ApiError(422, f"{where}: {first['msg']}", field=name) from None
+    try:
+        signature(method).bind(None, **arguments)  # None: the interface's `self`
+    except TypeError as exc:
+        raise ApiError(422, f"{method}(): {exc}", field="body") from None
+    return arguments
+
+
+def _wire_name(exc: ShipwayError) -> str:
+    """The most specific class of ``exc`` a client knows (``WIRE_ERRORS``)."""
+    for cls in type(exc).__mro__:
+        if WIRE_ERRORS.get(cls.__name__) is cls:
+            return cls.__name__
+    return ShipwayError.__name__
