@@ -1,6 +1,7 @@
-"""The internal agent API: ``POST /api/agent/v1/<method>``, one route per method of
+"""The internal agent API: ``POST /api/agent/v1/<method>`` for each method of
 :class:`~shipway.store.StoreInterface`, for :class:`~shipway.store.RemoteStore` (remote
-agents, and commands run with ``SHIPWAY_API_URL``).
+agents, and commands run with ``SHIPWAY_API_URL``). :data:`AGENT_API` is its entry in
+the API's route table (``_api``), so the OpenAPI schema lists it, marked internal.
 
 Each call is the very same :class:`~shipway.store.Store` method the database path calls,
 run by the server (a claim is one transaction here, so a run is never handed to two
@@ -21,23 +22,18 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from shipway.errors import ShipwayError
 from shipway.server._context import server_context
 from shipway.server._errors import ApiError, _status_of, error_response
+from shipway.server._routes import Endpoint
 from shipway.store._interface import remote_methods
 from shipway.store._remote import AGENT_API_PREFIX, ERROR_TYPE_HEADER, WIRE_ERRORS
 from shipway.store._wire import argument_types, from_wire, signature, to_wire
 
-__all__ = ["agent_routes"]
+__all__ = ["AGENT_API"]
 
 _METHODS = frozenset(remote_methods())
-
-
-def agent_routes() -> list[Route]:
-    """The routes the app serves for remote stores."""
-    return [Route(AGENT_API_PREFIX + "/{method}", call_store, methods=["POST"])]
 
 
 async def call_store(request: Request) -> Response:
@@ -88,3 +84,13 @@ def _wire_name(exc: ShipwayError) -> str:
         if WIRE_ERRORS.get(cls.__name__) is cls:
             return cls.__name__
     return ShipwayError.__name__
+
+
+AGENT_API: tuple[Endpoint, ...] = (
+    Endpoint(
+        "POST", AGENT_API_PREFIX + "/{method}", call_store,
+        "Internal: one call of the store interface, for remote agents and the CLI "
+        "(RemoteStore); the body holds its arguments by name, the answer its result",
+        errors=(404, 409, 413, 422, 503),
+    ),
+)  # fmt: skip

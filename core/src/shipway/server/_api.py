@@ -12,6 +12,7 @@ from starlette.responses import Response
 from shipway._version import __version__
 from shipway.server import _schemas as schemas
 from shipway.server import operations as ops
+from shipway.server._agent_api import AGENT_API
 from shipway.server._context import server_context
 from shipway.server._inputs import (
     LogsQuery,
@@ -166,4 +167,5 @@ API: tuple[Endpoint, ...] = (
         "The installed plugins, with each infrastructure type's JSON schema",
         returns=list[schemas.Plugin],
     ),
+    *AGENT_API,
 )  # fmt: skip

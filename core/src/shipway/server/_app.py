@@ -17,7 +17,6 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from shipway.server._agent_api import agent_routes
 from shipway.server._api import API
 from shipway.server._auth import Auth
 from shipway.server._context import lifespan
@@ -50,7 +49,7 @@ def create_app(
         "login_path": login_path,
     }
     app = Starlette(
-        routes=[*starlette_routes(API), *agent_routes(), *routes, *ROUTES],
+        routes=[*starlette_routes(API), *routes, *ROUTES],
         middleware=[Middleware(Guard, **guard_options)],
         exception_handlers=exception_handlers,
         lifespan=lifespan,
