@@ -40,7 +40,7 @@ Shipway = Callable[..., Shown]
 
 
 @pytest.fixture
-def leaky_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def leaky_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     project = write_project(tmp_path / "project")
     (project / "flows" / "leaky.py").write_text(textwrap.dedent(FLOW).lstrip())
     (project / "shipway.yaml").write_text(PROJECT)
@@ -112,7 +112,7 @@ def api_cli(
 def test_the_run_commands_through_the_api_print_what_they_print_from_the_database(
     server_store: Store,
     remote_server: ServerProcess,
-    leaky_project: Path,
+    leaky_directory: Path,
     database_cli: Shipway,
     shown: list[Shown],
     monkeypatch: pytest.MonkeyPatch,
@@ -162,7 +162,7 @@ def test_the_run_commands_through_the_api_print_what_they_print_from_the_databas
 @pytest.mark.parametrize("token", [WRONG_TOKEN, None], ids=["wrong-token", "no-token"])
 def test_a_wrong_or_missing_token_is_one_message_and_the_refused_store_status(
     remote_server: ServerProcess,
-    leaky_project: Path,
+    leaky_directory: Path,
     shown: list[Shown],
     monkeypatch: pytest.MonkeyPatch,
     token: str | None,
@@ -190,7 +190,7 @@ def test_a_wrong_or_missing_token_is_one_message_and_the_refused_store_status(
 
 
 def test_a_server_that_is_not_there_is_the_unreachable_store_status(
-    leaky_project: Path, shown: list[Shown], monkeypatch: pytest.MonkeyPatch, shipway_home: Path
+    leaky_directory: Path, shown: list[Shown], monkeypatch: pytest.MonkeyPatch, shipway_home: Path
 ) -> None:
     api = api_cli(f"http://127.0.0.1:{free_port()}", shown, monkeypatch, TOKEN)
     for args in [("flow-run", "ls"), ("work-queue", "ls"), ("deployment", "run", "leaky")]:
@@ -201,7 +201,7 @@ def test_a_server_that_is_not_there_is_the_unreachable_store_status(
 
 
 def test_deployment_apply_says_it_needs_the_database(
-    leaky_project: Path, shown: list[Shown], monkeypatch: pytest.MonkeyPatch, shipway_home: Path
+    leaky_directory: Path, shown: list[Shown], monkeypatch: pytest.MonkeyPatch, shipway_home: Path
 ) -> None:
     api = api_cli("http://127.0.0.1:9", shown, monkeypatch, TOKEN)
     result = api("deployment", "apply")

@@ -1,7 +1,8 @@
 """The internal agent API: ``POST /api/agent/v1/<method>`` for each method of
 :class:`~shipway.store.StoreInterface`, for :class:`~shipway.store.RemoteStore` (remote
-agents, and commands run with ``SHIPWAY_API_URL``). :data:`AGENT_API` is its entry in
-the API's route table (``_api``), so the OpenAPI schema lists it, marked internal.
+agents, and commands run with ``SHIPWAY_API_URL``). :data:`AGENT_API` is its route
+table: the app serves it beside the public one (``_api``), and the OpenAPI schema lists
+it, marked internal.
 
 Each call is the very same :class:`~shipway.store.Store` method the database path calls,
 run by the server (a claim is one transaction here, so a run is never handed to two

@@ -34,7 +34,7 @@ async def health(request: Request) -> dict[str, Any]:
 
 
 async def openapi_schema(request: Request) -> dict[str, Any]:
-    return openapi(API)
+    return openapi((*API, *AGENT_API))  # the internal agent API too, marked so
 
 
 async def list_deployments(request: Request) -> list[dict[str, Any]]:
@@ -167,5 +167,4 @@ API: tuple[Endpoint, ...] = (
         "The installed plugins, with each infrastructure type's JSON schema",
         returns=list[schemas.Plugin],
     ),
-    *AGENT_API,
 )  # fmt: skip

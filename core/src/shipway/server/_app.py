@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
+from shipway.server._agent_api import AGENT_API
 from shipway.server._api import API
 from shipway.server._auth import Auth
 from shipway.server._context import lifespan
@@ -49,7 +50,7 @@ def create_app(
         "login_path": login_path,
     }
     app = Starlette(
-        routes=[*starlette_routes(API), *routes, *ROUTES],
+        routes=[*starlette_routes((*API, *AGENT_API)), *routes, *ROUTES],
         middleware=[Middleware(Guard, **guard_options)],
         exception_handlers=exception_handlers,
         lifespan=lifespan,
