@@ -17,7 +17,6 @@ REST API is ``/api/...`` (``_api``).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import ValidationError
@@ -27,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from shipway.errors import ShipwayError
 from shipway.server._context import server_context
 from shipway.server._errors import ApiError, _status_of, error_response
+from shipway.server._inputs import read_json_object
 from shipway.server._routes import Endpoint
 from shipway.store._interface import remote_methods
 from shipway.store._remote import AGENT_API_PREFIX, ERROR_TYPE_HEADER, WIRE_ERRORS
@@ -41,7 +41,7 @@ async def call_store(request: Request) -> Response:
     method = request.path_params["method"]
     if method not in _METHODS:
         raise ApiError(404, f"the agent API has no call named {method!r}")
-    arguments = _arguments(method, await request.body())
+    arguments = _arguments(method, await read_json_object(request))
     context = server_context(request)
     try:
         result = await context.call(getattr(context.store, method), **arguments)
@@ -52,15 +52,9 @@ async def call_store(request: Request) -> Response:
     return JSONResponse({"result": to_wire(result)})
 
 
-def _arguments(method: str, body: bytes) -> dict[str, Any]:
+def _arguments(method: str, data: dict[str, Any]) -> dict[str, Any]:
     """The call's arguments, each validated as the interface declares it (422 naming
     the one that does not fit)."""
-    try:
-        data = json.loads(body) if body.strip() else {}
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(422, f"body: not JSON ({exc})", field="body") from None
-    if not isinstance(data, dict):
-        raise ApiError(422, "body: must be a JSON object of the call's arguments", field="body")
     types = argument_types(method)
     arguments = {}
     for name, value in data.items():

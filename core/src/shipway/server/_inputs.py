@@ -22,6 +22,7 @@ __all__ = [
     "parse_body",
     "parse_query",
     "query_parameters",
+    "read_json_object",
 ]
 
 
@@ -72,6 +73,11 @@ class WorkQueueInput(_Strict):
 
 async def parse_body(request: Request, model: type[_Strict]) -> Any:
     """The JSON body as ``model`` (422 naming the field, or the body itself)."""
+    return model.model_validate(await read_json_object(request))
+
+
+async def read_json_object(request: Request) -> dict[str, Any]:
+    """The JSON object the body holds (an empty body: ``{}``); else 422 on ``body``."""
     raw = await request.body()
     try:
         data = json.loads(raw) if raw.strip() else {}
@@ -79,7 +85,7 @@ async def parse_body(request: Request, model: type[_Strict]) -> Any:
         raise ApiError(422, f"body: not JSON ({exc})", field="body") from None
     if not isinstance(data, dict):
         raise ApiError(422, "body: must be a JSON object", field="body")
-    return model.model_validate(data)
+    return data
 
 
 def parse_query(request: Request, model: type[_Strict]) -> Any:
