@@ -31,7 +31,7 @@ from pydantic import BaseModel, SecretStr, TypeAdapter
 from shipway.store._interface import StoreInterface
 from shipway.store._sealed import SealedSecret
 
-__all__ = ["argument_types", "from_wire", "result_type", "to_wire"]
+__all__ = ["argument_types", "from_wire", "result_type", "signature", "to_wire"]
 
 _SEALED = "$sealed"
 
