@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import httpx
 import pytest
@@ -136,3 +137,26 @@ def test_the_token_is_never_shown(remote_server: ServerProcess) -> None:
     with pytest.raises(StoreRefused) as caught:
         refused.list_work_queues()
     assert "not-the-token" not in str(caught.value)
+
+
+def test_the_read_only_token_cannot_drive_an_agent(store_url: str, shipway_home: Path) -> None:
+    from _server_client import live_server
+    from _server_fixtures import READ_ONLY_TOKEN
+    from _server_fixtures import TOKEN as FULL_TOKEN
+    from shipway.server import ServerSettings, create_app
+
+    settings = ServerSettings(
+        store_url=store_url, token=FULL_TOKEN, read_only_token=READ_ONLY_TOKEN
+    )
+    with live_server(create_app(settings)) as url:
+        with (
+            RemoteStore(url, token=READ_ONLY_TOKEN) as viewer,
+            pytest.raises(StoreRefused) as caught,
+        ):
+            viewer.list_work_queues()
+        assert "may only read" in caught.value.message
+        assert caught.value.hint == (
+            "Agents and commands need the server's full token, not the read-only one."
+        )
+        with RemoteStore(url, token=FULL_TOKEN) as agent:
+            assert agent.list_work_queues() == []
