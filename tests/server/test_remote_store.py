@@ -160,3 +160,12 @@ def test_the_read_only_token_cannot_drive_an_agent(store_url: str, shipway_home:
         )
         with RemoteStore(url, token=FULL_TOKEN) as agent:
             assert agent.list_work_queues() == []
+
+
+def test_a_server_that_is_not_shipway_is_refused_in_one_message() -> None:
+    def not_shipway(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, html="<html>welcome to nginx</html>")
+
+    store = RemoteStore("http://127.0.0.1:9", transport=httpx.MockTransport(not_shipway))
+    with pytest.raises(StoreRefused, match="not the shipway agent API's answer"):
+        store.list_agents()

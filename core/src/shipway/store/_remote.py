@@ -171,9 +171,17 @@ class RemoteStore:
             raise StoreUnavailable(
                 f"the shipway server at {self.url} cannot be reached: {type(exc).__name__}: {exc}"
             ) from None
-        if response.status_code == 200:
-            return from_wire(response.json()["result"], result_type(method))
-        raise self._error(response)
+        if response.status_code != 200:
+            raise self._error(response)
+        try:
+            result = response.json()["result"]
+        except (ValueError, KeyError, TypeError):
+            raise StoreRefused(
+                f"{self.url} answered {method} with something that is not the shipway agent "
+                f"API's answer ({response.headers.get('content-type', 'no content type')})",
+                hint="Is it a shipway server? Check SHIPWAY_API_URL or --api.",
+            ) from None
+        return from_wire(result, result_type(method))
 
     def _error(self, response: httpx.Response) -> ShipwayError:
         try:
