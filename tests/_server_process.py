@@ -85,14 +85,16 @@ class ServerProcess:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def start_remote_agent(agents: Agents, server: ServerProcess, *args: str) -> AgentProcess:
-    """``shipway agent start --api`` with the token and no usable database: it can only
+def start_remote_agent(
+    agents: Agents, server: ServerProcess, *args: str, token: str = TOKEN
+) -> AgentProcess:
+    """``shipway agent start --api`` with ``token`` and no usable database: it can only
     work through the server."""
     env = agents.env()
     env.update(
         SHIPWAY_DATABASE_URL=UNREACHABLE_DATABASE,
         SHIPWAY_HOME=str(agents.logs / "remote-agent-home"),
-        SHIPWAY_API_TOKEN=TOKEN,
+        SHIPWAY_API_TOKEN=token,
     )
     env.pop("SHIPWAY_API_URL", None)
     log = agents.logs / f"remote-agent-{len(agents.started)}.log"

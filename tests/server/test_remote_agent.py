@@ -129,3 +129,16 @@ def test_the_server_stopped_and_started_again_is_waited_for(
     finally:
         agents.stop_all()
         server.stop()
+
+
+def test_an_agent_with_a_wrong_token_stops_at_start_in_one_message(
+    server_agents: Agents, remote_server: ServerProcess
+) -> None:
+    wrong = "not-the-server-token-" + "z" * 20
+    agent = start_remote_agent(server_agents, remote_server, token=wrong)
+    assert agent.wait() == 2, agent.output  # as an agent whose database refuses its password
+    assert agent.output.splitlines() == [
+        f"Error: the shipway server at {remote_server.url} refused the request: this server "
+        "needs a token: Authorization: Bearer <token>",
+        "Set SHIPWAY_API_TOKEN to the server's token.",
+    ]
