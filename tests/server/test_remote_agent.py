@@ -142,3 +142,33 @@ def test_an_agent_with_a_wrong_token_stops_at_start_in_one_message(
         "needs a token: Authorization: Bearer <token>",
         "Set SHIPWAY_API_TOKEN to the server's token.",
     ]
+
+
+def test_a_remote_agent_killed_has_its_run_followed_again_by_the_next(
+    server_store: Store, server_agents: Agents, remote_server: ServerProcess, tmp_path: Path
+) -> None:
+    """Reconciliation through the API: the orphaned run is adopted (its lease expired)
+    and re-attached to by another remote agent, never submitted again."""
+    project = write_project(tmp_path / "project")
+    marker = tmp_path / "started"
+    queue = f"killed-{tmp_path.name}"
+    name = f"sleeper-{tmp_path.name}"
+    apply(
+        server_store, name, project, flow="sleeper", work_queue=queue,
+        parameters={"seconds": 3, "marker": str(marker)},
+    )  # fmt: skip
+    run = server_store.create_flow_run(name)
+    fast = ("-q", queue, "--heartbeat-interval", "0.5")
+    first = start_remote_agent(server_agents, remote_server, *fast)
+    wait_for(marker.exists, what="the flow to start")
+    wait_for_state(server_store, run.id, [S.RUNNING])
+
+    first.signal(signal.SIGKILL)
+    first.wait()
+    second = start_remote_agent(server_agents, remote_server, *fast)
+
+    record = wait_for_state(server_store, run.id, [S.COMPLETED, S.CRASHED, S.FAILED])
+    assert record.state is S.COMPLETED, (record.state_message, second.output)
+    assert record.agent_id != server_store.state_history(run.id)[1].agent_id  # adopted
+    assert states_of(server_store, run.id).count(S.RUNNING) == 1  # never submitted again
+    assert "re-attached" in second.output
