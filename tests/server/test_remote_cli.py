@@ -159,6 +159,32 @@ def test_the_run_commands_through_the_api_print_what_they_print_from_the_databas
     assert "API_TOKEN is ********" in logs and "DB_PASSWORD is ********" in logs
 
 
+def test_a_command_without_the_secret_key_runs_with_overrides_through_the_api(
+    server_store: Store,
+    remote_server: ServerProcess,
+    leaky_directory: Path,
+    database_cli: Shipway,
+    shown: list[Shown],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The server keeps the key: a machine with only the token still runs a deployment
+    whose secrets are encrypted, with overrides (checked there when they can be)."""
+    assert database_cli("deployment", "apply").exit_code == 0
+    monkeypatch.delenv("SHIPWAY_SECRET_KEY")
+    monkeypatch.setenv("SHIPWAY_HOME", str(tmp_path / "no-key-here"))
+    api = api_cli(remote_server.url, shown, monkeypatch, TOKEN)
+
+    created = api("deployment", "run", "leaky", "--at", "+1h", "--override", "env.EXTRA=1")
+
+    assert created.exit_code == 0, created.output
+    run = server_store.get_flow_run(created.output.split()[0])
+    assert run.overrides == {"env": {"EXTRA": "1"}}
+    bad = api("deployment", "run", "leaky", "--override", "no_such_field=1")
+    assert bad.exit_code == 2 and "no_such_field" in bad.output  # checked all the same
+    assert api("flow-run", "cancel", run.id).exit_code == 0
+
+
 @pytest.mark.parametrize("token", [WRONG_TOKEN, None], ids=["wrong-token", "no-token"])
 def test_a_wrong_or_missing_token_is_one_message_and_the_refused_store_status(
     remote_server: ServerProcess,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from shipway.deployments import resolve_run
 from shipway.errors import ShipwayError
 from shipway.plugins import PluginError
-from shipway.secrets import mask
+from shipway.secrets import UnreadableSecret, mask
 from shipway.states import StateType
 
 if TYPE_CHECKING:  # the store loads SQLAlchemy, which `deployment ls -f` never needs
@@ -42,12 +42,13 @@ def create_run(
     """A new Scheduled run of the stored ``deployment`` (due now unless ``scheduled_time``).
 
     Overrides that do not fit the deployment's infrastructure fail here, before anything
-    is written, not later on the agent; a plugin not installed here is no reason to refuse
-    (the agent checks again anyway)."""
+    is written, not later on the agent; a plugin not installed here, or a secret key this
+    machine lacks (a command working through a server, which keeps the key), is no reason
+    to refuse (the agent checks again anyway)."""
     record = store.get_deployment(deployment)
     if overrides:
         request = record.run_request(parameters=dict(parameters or {}), overrides=overrides)
-        with contextlib.suppress(PluginError):
+        with contextlib.suppress(PluginError, UnreadableSecret):
             resolve_run(request)
     return store.create_flow_run(
         deployment,
