@@ -23,6 +23,7 @@ from shipway.store import (
     StateChange,
     StateConflict,
     Store,
+    StoreFailed,
     StoreInterface,
     StoreRefused,
 )
@@ -169,3 +170,13 @@ def test_a_server_that_is_not_shipway_is_refused_in_one_message() -> None:
     store = RemoteStore("http://127.0.0.1:9", transport=httpx.MockTransport(not_shipway))
     with pytest.raises(StoreRefused, match="not the shipway agent API's answer"):
         store.list_agents()
+
+
+def test_an_answer_of_another_version_is_one_message() -> None:
+    def older(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"result": [{"id": "a1", "name": "x"}]})
+
+    store = RemoteStore("http://127.0.0.1:9", transport=httpx.MockTransport(older))
+    with pytest.raises(StoreFailed, match="does not fit this shipway's") as caught:
+        store.list_agents()
+    assert caught.value.hint == "Run the same shipway version on the server and here."

@@ -15,7 +15,8 @@ What happened                                     Raised
 no connection (refused, reset, timed out), 503    ``StoreUnavailable`` (the agent waits)
 401 (no or wrong token), 403 (read-only token)    ``StoreRefused`` (a command stops)
 the server raised a store error                   the same class (``X-Shipway-Error``)
-404 on the path (no agent API there), other 4xx   ``StoreRefused`` / ``StoreFailed``
+no agent API there (404, or not its answer)       ``StoreRefused``
+any other answer (a 4xx or 5xx of its own)        ``StoreFailed``
 ================================================  ========================================
 
 Connections that could not be opened are tried again twice at once (nothing was sent);
@@ -31,6 +32,8 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from pydantic import ValidationError
 
 from shipway.errors import ConfigError, DeploymentNotFound, ParameterError, ShipwayError
 from shipway.states import StateType
@@ -181,7 +184,14 @@ class RemoteStore:
                 f"API's answer ({response.headers.get('content-type', 'no content type')})",
                 hint="Is it a shipway server? Check SHIPWAY_API_URL or --api.",
             ) from None
-        return from_wire(result, result_type(method))
+        try:
+            return from_wire(result, result_type(method))
+        except ValidationError as exc:
+            raise StoreFailed(
+                f"the answer of {self.url} to {method} does not fit this shipway's: "
+                f"{exc.error_count()} field(s), e.g. {exc.errors()[0]['loc']}",
+                hint="Run the same shipway version on the server and here.",
+            ) from None
 
     def _error(self, response: httpx.Response) -> ShipwayError:
         try:
