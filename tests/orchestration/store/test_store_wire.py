@@ -75,3 +75,15 @@ def test_collections_and_durations() -> None:
     lease = through_json(timedelta(seconds=2.5), argument_types("renew_leases")["lease"])
     assert lease == timedelta(seconds=2.5)
     assert through_json(None, argument_types("claim_runs")["infrastructure_types"]) is None
+
+
+def test_log_lines_keep_their_level_and_source(store: Store) -> None:
+    from shipway.store import LogLine
+
+    store.apply_deployment(spec("logged"))
+    run = store.create_flow_run("logged")
+    line = LogLine(NOW, "shipway", "hello", level=30, source="etl")
+    assert through_json([line], argument_types("append_logs")["lines"]) == [line]
+    store.append_logs(run.id, [line])
+    stored = store.read_logs(run.id)
+    assert through_json(stored, result_type("read_logs")) == stored

@@ -98,7 +98,7 @@ class StoreInterface(Protocol):
     def append_logs(self, run_id: str, lines: Sequence[LogLine]) -> None: ...
 
     def read_logs(
-        self, run_id: str, *, after: int = 0, limit: int = 1000
+        self, run_id: str, *, after: int = 0, limit: int = 1000, min_level: int | None = None
     ) -> list[StoredLogLine]: ...
 
     # -- agents, claims and leases ---------------------------------------------------

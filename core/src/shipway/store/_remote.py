@@ -26,6 +26,7 @@ unavailable store, a command reports it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Collection, Mapping, Sequence
@@ -304,8 +305,10 @@ class RemoteStore:
         if batch:
             self._call("append_logs", run_id=run_id, lines=batch)
 
-    def read_logs(self, run_id: str, *, after: int = 0, limit: int = 1000) -> list[StoredLogLine]:
-        return self._call("read_logs", run_id=run_id, after=after, limit=limit)
+    def read_logs(
+        self, run_id: str, *, after: int = 0, limit: int = 1000, min_level: int | None = None
+    ) -> list[StoredLogLine]:
+        return self._call("read_logs", run_id=run_id, after=after, limit=limit, min_level=min_level)
 
     # -- agents, claims and leases ---------------------------------------------------
 
@@ -407,4 +410,4 @@ def _fitting(line: LogLine) -> LogLine:
         return line
     cut = len(line.text) - MAX_LINE_CHARS
     text = f"{line.text[:MAX_LINE_CHARS]} [... {cut} more characters not kept]"
-    return LogLine(timestamp=line.timestamp, stream=line.stream, text=text, attempt=line.attempt)
+    return dataclasses.replace(line, text=text)
