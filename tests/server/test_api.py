@@ -241,6 +241,32 @@ def test_logs_after(client: ApiClient, hello: str, store: Store) -> None:
     assert after["next_after"] == body["next_after"]
 
 
+def test_logs_keep_levels_and_filter_by_level(
+    client: ApiClient, hello: str, store: Store
+) -> None:
+    run = store.create_flow_run("hello")
+    now = datetime.now(timezone.utc)
+    store.append_logs(
+        run.id,
+        [
+            LogLine(now, "stdout", "printed"),
+            LogLine(now, "stderr", "fine", level=20, source="hello"),
+            LogLine(now, "stderr", "careful", level=30, source="hello"),
+        ],
+    )
+    every = client.get(f"/api/flow-runs/{run.id}/logs").json()["lines"]
+    assert [(line["level"], line["source"]) for line in every] == [
+        (None, ""),
+        ("INFO", "hello"),
+        ("WARNING", "hello"),
+    ]
+    warnings = client.get(f"/api/flow-runs/{run.id}/logs", params={"level": "warning"}).json()
+    assert [line["text"] for line in warnings["lines"]] == ["careful"]
+    bad = client.get(f"/api/flow-runs/{run.id}/logs", params={"level": "loud"})
+    assert bad.status_code == 422
+    assert error_of(bad)["field"] == "level"
+
+
 def test_cancel_then_409_once_finished(client: ApiClient, hello: str, store: Store) -> None:
     run = store.create_flow_run("hello")
     response = client.post(f"/api/flow-runs/{run.id}/cancel")

@@ -62,7 +62,11 @@ async def get_run(request: Request) -> dict[str, Any]:
 async def read_logs(request: Request) -> dict[str, Any]:
     query: LogsQuery = parse_query(request, LogsQuery)
     return await ops.read_logs(
-        server_context(request), request.path_params["id"], after=query.after, limit=query.limit
+        server_context(request),
+        request.path_params["id"],
+        after=query.after,
+        limit=query.limit,
+        min_level=query.min_level(),
     )
 
 
@@ -70,7 +74,9 @@ async def stream_logs(request: Request) -> Response:
     query: LogsQuery = parse_query(request, LogsQuery)
     resumed = request.headers.get("last-event-id", "")  # an EventSource reconnecting
     after = int(resumed) if resumed.isdigit() else query.after
-    return await log_stream(request, request.path_params["id"], after=after)
+    return await log_stream(
+        request, request.path_params["id"], after=after, min_level=query.min_level()
+    )
 
 
 async def cancel_run(request: Request) -> dict[str, Any]:

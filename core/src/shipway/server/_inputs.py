@@ -9,9 +9,10 @@ import json
 import typing
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import Request
 
+from shipway.log_lines import level_number
 from shipway.server._errors import ApiError
 
 __all__ = [
@@ -63,6 +64,21 @@ class RunsQuery(_Strict):
 class LogsQuery(_Strict):
     after: int = Field(default=0, ge=0, description="Only lines with seq greater than this.")
     limit: int = Field(default=1000, ge=1, le=5000, description="At most this many lines.")
+    level: str | None = Field(
+        default=None,
+        description="Only run logger records at this level or above (debug, info, warning, "
+        "error, critical), as `shipway flow-run logs --level`; output lines are left out.",
+    )
+
+    @field_validator("level")
+    @classmethod
+    def _known_level(cls, value: str | None) -> str | None:
+        if value is not None:
+            level_number(value)  # ValueError names the choices: a 422 on 'level'
+        return value
+
+    def min_level(self) -> int | None:
+        return None if self.level is None else level_number(self.level)
 
 
 class WorkQueueInput(_Strict):

@@ -105,6 +105,10 @@ class LogLine(_Answer):
     timestamp: datetime
     stream: Literal["stdout", "stderr", "shipway"]
     attempt: int
+    level: str | None = Field(
+        description="A run logger record's level (INFO, WARNING, ...); null for output."
+    )
+    source: str = Field(description="The flow or task a run logger record came from.")
     text: str
 
 

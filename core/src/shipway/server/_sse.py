@@ -32,24 +32,30 @@ STATE_EVERY_SECONDS = 1.0
 KEEPALIVE_SECONDS = 15.0
 
 
-async def log_stream(request: Request, run_id: str, *, after: int) -> StreamingResponse:
+async def log_stream(
+    request: Request, run_id: str, *, after: int, min_level: int | None = None
+) -> StreamingResponse:
     """The stream of run ``run_id``'s lines after ``after`` (404 before it starts when
-    there is no such run)."""
+    there is no such run); ``min_level`` keeps only run logger records at or above it."""
     context = server_context(request)
     run = await context.call(context.store.get_flow_run, run_id)
     return StreamingResponse(
-        _events(context, run.id, after),
+        _events(context, run.id, after, min_level),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _events(context: ServerContext, run_id: str, after: int) -> AsyncIterator[str]:
+async def _events(
+    context: ServerContext, run_id: str, after: int, min_level: int | None
+) -> AsyncIterator[str]:
     yield "retry: 1000\n\n"
     last_state_check = 0.0
     last_sent = time.monotonic()
     while not context.stopping.is_set():
-        lines = await context.call(context.store.read_logs, run_id, after=after, limit=500)
+        lines = await context.call(
+            context.store.read_logs, run_id, after=after, limit=500, min_level=min_level
+        )
         for line in lines:
             after = line.seq
             yield _log_event(line)
@@ -62,7 +68,9 @@ async def _events(context: ServerContext, run_id: str, after: int) -> AsyncItera
             run = await context.call(context.store.get_flow_run, run_id)
             if run.state.is_final:
                 # Lines written just before the final state: read once more, then end.
-                for line in await context.call(context.store.read_logs, run_id, after=after):
+                for line in await context.call(
+                    context.store.read_logs, run_id, after=after, min_level=min_level
+                ):
                     after = line.seq
                     yield _log_event(line)
                 yield f"event: end\ndata: {json.dumps({'state': run.state.value})}\n\n"

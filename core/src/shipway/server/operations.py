@@ -19,6 +19,7 @@ from typing import Any
 from shipway import runs
 from shipway.errors import ConfigError
 from shipway.liveness import alive_since
+from shipway.log_lines import level_name
 from shipway.plugins import get_registry
 from shipway.schedules import describe_schedule
 from shipway.secrets import mask
@@ -166,17 +167,27 @@ def log_view(line: StoredLogLine) -> dict[str, Any]:
         "timestamp": line.timestamp.isoformat(),
         "stream": line.stream,
         "attempt": line.attempt,
+        "level": None if line.level is None else level_name(line.level),
+        "source": line.source,
         "text": mask(line.text),
     }
 
 
 async def read_logs(
-    context: ServerContext, run_id: str, *, after: int, limit: int
+    context: ServerContext,
+    run_id: str,
+    *,
+    after: int,
+    limit: int,
+    min_level: int | None = None,
 ) -> dict[str, Any]:
     """Lines with ``seq > after``; ``final`` says whether the run has ended (so no line
-    comes after the last one read)."""
+    comes after the last one read). ``min_level``: only run logger records at that level
+    or above, as `shipway flow-run logs --level` reads them."""
     run = await context.call(context.store.get_flow_run, run_id)
-    lines = await context.call(context.store.read_logs, run.id, after=after, limit=limit)
+    lines = await context.call(
+        context.store.read_logs, run.id, after=after, limit=limit, min_level=min_level
+    )
     return {
         "flow_run_id": run.id,
         "lines": [log_view(line) for line in lines],
