@@ -2,32 +2,49 @@
 # Build kube-apiserver and kube-controller-manager once, offline, from Debian's
 # `kubernetes` source package, into a cache outside the checkout:
 #   ${SHIPWAY_KUBE_CACHE:-/var/cache/shipway-k8s}/bin/
-# Reused when present and built from the same source version (bin/SOURCE_VERSION), so
-# only the first run on a machine pays for the build (about 11 minutes on 2 cores).
+# Reused when present and built from the same source and recipe (bin/BUILD_STAMP), so only
+# the first run on a machine pays for the build (about 5-11 minutes on 2 cores). Binaries
+# from an older recipe (a cache without that stamp or with another one) are rebuilt.
 # Safe to run twice at once: the second waits for the first (flock) and reuses its work.
 #
 # Why from source: no cluster or release binary can be downloaded here, but Debian ships
 # the full 1.20 tree with vendored dependencies, which builds with Debian's golang-go in
 # GOPATH mode. etcd comes from the etcd-server package.
+#
+# One vendored dependency is swapped before building: Kubernetes 1.20 vendors
+# github.com/modern-go/reflect2 1.0.1, which reads Go runtime internals that changed in
+# Go 1.18; built with Debian's Go 1.19 the API server dies at random with
+# `fatal error: fault` (SIGSEGV in aeshashbody under cacher.Watch). reflect2 1.0.2, the
+# release that fixed it, comes from Debian's golang-github-modern-go-reflect2-dev.
 set -euo pipefail
 
 CACHE="${SHIPWAY_KUBE_CACHE:-/var/cache/shipway-k8s}"
 SOURCE_VERSION="1.20.5+really1.20.2"   # upstream part of Debian bookworm's kubernetes
+# Bump RECIPE whenever how the binaries are built changes: caches of another recipe rebuild.
+# 2: github.com/modern-go/reflect2 1.0.2 from Debian instead of the vendored 1.0.1.
+RECIPE=2
+BUILD_STAMP="kubernetes $SOURCE_VERSION recipe $RECIPE"
 BINARIES=(kube-apiserver kube-controller-manager)
-APT_PACKAGES=(golang-go etcd-server dpkg-dev rsync jq openssl)
+APT_PACKAGES=(golang-go etcd-server dpkg-dev rsync jq openssl golang-github-modern-go-reflect2-dev)
+REFLECT2_SOURCE=/usr/share/gocode/src/github.com/modern-go/reflect2
+REFLECT2_VERSION=1.0.2
 DEB_SRC_LIST=/etc/apt/sources.list.d/shipway-deb-src.sources
 
 say() { printf '[kube-stack build] %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 cached() {
-    [ "$(cat "$CACHE/bin/SOURCE_VERSION" 2>/dev/null)" = "$SOURCE_VERSION" ] || return 1
+    [ "$(cat "$CACHE/bin/BUILD_STAMP" 2>/dev/null)" = "$BUILD_STAMP" ] || return 1
     for binary in "${BINARIES[@]}"; do [ -x "$CACHE/bin/$binary" ] || return 1; done
 }
 
 if cached; then
-    say "reusing $CACHE/bin (kubernetes $SOURCE_VERSION)"
+    say "reusing $CACHE/bin ($BUILD_STAMP)"
     exit 0
+fi
+if [ -e "$CACHE/bin/kube-apiserver" ]; then
+    say "$CACHE/bin was built by another recipe ($(cat "$CACHE/bin/BUILD_STAMP" 2>/dev/null ||
+        echo "no BUILD_STAMP: vendored reflect2 1.0.1")): rebuilding as $BUILD_STAMP"
 fi
 
 if ! mkdir -p "$CACHE" 2>/dev/null || [ ! -w "$CACHE" ]; then
@@ -92,8 +109,23 @@ if [ ! -d "$source_dir" ]; then
     fi
 fi
 
+# The reflect2 swap (see the top of this file), checked by version before every build.
+reflect2_version="$(dpkg-query -W -f='${Version}' golang-github-modern-go-reflect2-dev 2>/dev/null || true)"
+case "$reflect2_version" in
+    "$REFLECT2_VERSION"-*) ;;
+    *)
+        say "golang-github-modern-go-reflect2-dev is ${reflect2_version:-not installed}, need $REFLECT2_VERSION"
+        exit 1
+        ;;
+esac
+vendored_reflect2="$source_dir/vendor/github.com/modern-go/reflect2"
+rsync -a --delete --exclude=BUILD "$REFLECT2_SOURCE/" "$vendored_reflect2/"
+
+# Outputs in the source tree count only when built by this recipe (a tree built by an
+# older one is rebuilt; Go's build cache in $CACHE/go-home keeps that incremental).
 built() {
     local directory
+    [ "$(cat "$source_dir/_output/BUILD_STAMP" 2>/dev/null)" = "$BUILD_STAMP" ] || return 1
     for directory in _output/bin _output/local/bin/linux/amd64; do
         if [ -x "$source_dir/$directory/kube-apiserver" ] &&
             [ -x "$source_dir/$directory/kube-controller-manager" ]; then
@@ -120,6 +152,7 @@ if ! output="$(built)"; then
         exit 1
     }
     say "built in $(($(date +%s) - started)) s (log: $CACHE/build.log)"
+    printf '%s\n' "$BUILD_STAMP" >"$source_dir/_output/BUILD_STAMP"
     output="$(built)"
 fi
 
@@ -128,5 +161,6 @@ for binary in "${BINARIES[@]}"; do
     install -m 0755 "$output/$binary" "$CACHE/bin/$binary.tmp"
     mv -f "$CACHE/bin/$binary.tmp" "$CACHE/bin/$binary"
 done
-printf '%s\n' "$SOURCE_VERSION" >"$CACHE/bin/SOURCE_VERSION"
-say "installed ${BINARIES[*]} into $CACHE/bin"
+rm -f "$CACHE/bin/SOURCE_VERSION"  # the stamp of recipe 1
+printf '%s\n' "$BUILD_STAMP" >"$CACHE/bin/BUILD_STAMP"
+say "installed ${BINARIES[*]} into $CACHE/bin ($BUILD_STAMP)"

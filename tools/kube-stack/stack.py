@@ -1,7 +1,7 @@
 """Start and stop a real Kubernetes control plane on loopback, for the tests.
 
     python tools/kube-stack/stack.py start  --dir DIR   # prints the admin kubeconfig path
-    python tools/kube-stack/stack.py status --dir DIR
+    python tools/kube-stack/stack.py status --dir DIR   # exit 1, with log tails, if one died
     python tools/kube-stack/stack.py stop   --dir DIR
     (start --owner PID: the stack stops by itself when process PID ends)
 
@@ -235,6 +235,16 @@ def _alive(pid: int, command: str) -> bool:
     return status != "Z" and Path(cmdline).name == Path(command).name
 
 
+def log_tail(directory: Path, name: str, lines: int = 25) -> str:
+    """The last ``lines`` lines of a component's log (what it said as it died)."""
+    log = directory / "logs" / f"{name}.log"
+    try:
+        text = log.read_text(errors="replace")
+    except OSError as exc:
+        return f"(no log: {exc.strerror})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
 def _check_running(directory: Path, state: dict[str, Any], name: str) -> None:
     info = state["processes"][name]
     if _alive(info["pid"], info["command"]):
@@ -242,8 +252,28 @@ def _check_running(directory: Path, state: dict[str, Any], name: str) -> None:
     time.sleep(0.5)  # asked twice: no false alarm while the process starts
     if not _alive(info["pid"], info["command"]):
         log = directory / "logs" / f"{name}.log"
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
-        raise StackError(f"{name} exited during start; last lines of {log}:\n{tail}")
+        raise StackError(
+            f"{name} exited during start; last lines of {log}:\n{log_tail(directory, name)}"
+        )
+
+
+def dead_components(directory: Path) -> list[str]:
+    """One message per component of a started stack that is no longer running (the API
+    server crashed, etcd was killed...), each with the end of its log. Empty when all run,
+    or when no stack was started in ``directory``."""
+    directory = directory.resolve()
+    state = _read_state(directory)
+    problems = []
+    for name in ORDER:
+        info = state["processes"].get(name)
+        if info is None or _alive(info["pid"], info["command"]):
+            continue
+        log = directory / "logs" / f"{name}.log"
+        problems.append(
+            f"{name} (pid {info['pid']}) is not running any more; last lines of {log}:\n"
+            f"{log_tail(directory, name)}"
+        )
+    return problems
 
 
 def _wait(what: str, check: Any, directory: Path, state: dict[str, Any], timeout: float) -> None:
@@ -515,6 +545,7 @@ def stop(directory: Path) -> None:
 
 
 def status(directory: Path) -> int:
+    """Each component's state; exit 1 when one is not running, with what it logged last."""
     state = _read_state(directory.resolve())
     running = 0
     for name in ORDER:
@@ -524,6 +555,8 @@ def status(directory: Path) -> int:
         print(f"{name:24} {'running, pid ' + str(info['pid']) if alive else 'stopped'}")
     if state.get("server"):
         print(f"{'server':24} {state['server']}")
+    for problem in dead_components(directory):
+        print(f"kube-stack: {problem}", file=sys.stderr)
     return 0 if running == len(ORDER) else 1
 
 

@@ -24,12 +24,32 @@ hangs into a failing test instead of a stuck CI job (conftest's watchdog catches
 rarer hang that blocks the event loop itself)."""
 
 
+HEALTH_CHECK_SECONDS = 1.0
+"""How often ``bounded`` checks, while it waits, that the local stack still runs."""
+watched_cluster: KubeCluster | None = None
+"""The session's cluster (set by conftest's ``kube_cluster``), checked by ``bounded``."""
+
+
 def bounded(main: Callable[..., Awaitable[T]], *args: Any) -> T:
-    """``anyio.run(main, *args)``, failed with TimeoutError after RUN_LIMIT_SECONDS."""
+    """``anyio.run(main, *args)``, failed with TimeoutError after RUN_LIMIT_SECONDS, and
+    with StackDied as soon as a component of the local stack stops running."""
+    cluster = watched_cluster
 
     async def within_limit() -> T:
-        with anyio.fail_after(RUN_LIMIT_SECONDS):
-            return await main(*args)
+        result: list[T] = []
+        async with anyio.create_task_group() as tg:
+
+            async def run_main() -> None:
+                with anyio.fail_after(RUN_LIMIT_SECONDS):
+                    result.append(await main(*args))
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(run_main)
+            if cluster is not None:
+                while True:
+                    await anyio.sleep(HEALTH_CHECK_SECONDS)
+                    cluster.check_alive()
+        return result[0]
 
     return anyio.run(within_limit)
 

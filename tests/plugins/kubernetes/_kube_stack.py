@@ -12,6 +12,12 @@ Fixture API (defined in ``conftest.py`` of this directory; code against these na
     None; the local stack's state: logs, certs). The ``cluster uid`` the plugin reports is
     the ``kube-system`` namespace's uid, as usual.
 
+    ``check_alive()``: raises :class:`StackDied` (the dead components and the end of their
+    logs) when a component of the local stack is no longer running; a no-op for a real
+    cluster. Every test using the cluster is checked before and after (conftest), and
+    ``_kube_jobs.bounded`` checks every second while it waits, so a crashed API server
+    fails the test at once, saying so, instead of letting it time out.
+
 ``kube_namespace`` (function) -> str
     A fresh namespace (``shipway-test-<random>``) whose ``default`` service account
     exists; deleted (Background propagation) when the test ends.
@@ -48,6 +54,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import os
 import subprocess
 import sys
@@ -79,6 +86,14 @@ class KubeCluster:
     real: bool
     stack_dir: Path | None = None
 
+    def check_alive(self) -> None:
+        """Raise StackDied when a component of the local stack has stopped running."""
+        if self.stack_dir is None:
+            return
+        problems = _stack_module().dead_components(self.stack_dir)
+        if problems:
+            raise StackDied("the local Kubernetes stack is broken:\n" + "\n".join(problems))
+
     def api_client(self, kubeconfig: Path | None = None) -> Any:
         """A ``kubernetes.client.ApiClient`` for ``kubeconfig`` (admin by default)."""
         from kubernetes import client
@@ -94,6 +109,20 @@ class KubeCluster:
         from kubernetes import client
 
         return client.BatchV1Api(self.api_client())
+
+
+class StackDied(Exception):
+    """A component of the local stack (the API server, etcd, ...) is no longer running."""
+
+
+@functools.lru_cache(maxsize=1)
+def _stack_module() -> Any:
+    """tools/kube-stack/stack.py as a module (its health check, stdlib only)."""
+    spec = importlib.util.spec_from_file_location("_kube_stack_script", STACK_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def binaries_present() -> bool:

@@ -11,12 +11,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import _kube_jobs
 import pytest
 from _fault_proxy import FaultProxy, running_proxy
 from _kube_stack import (
     BUILD_SCRIPT,
     REAL_CLUSTER_MARKER,
     KubeCluster,
+    StackDied,
     binaries_present,
     cache_root,
     create_namespace,
@@ -72,6 +74,25 @@ def _terminal(config: pytest.Config) -> int:
         return sys.__stderr__.fileno() if sys.__stderr__ is not None else 2
 
 
+@pytest.fixture(autouse=True)
+def stack_alive(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test using the cluster starts only on a live stack, and one during which a
+    component died fails saying so (with the end of its log), not with a timeout."""
+    if "kube_cluster" not in request.fixturenames:
+        yield
+        return
+    cluster: KubeCluster = request.getfixturevalue("kube_cluster")
+    try:
+        cluster.check_alive()
+    except StackDied as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield
+    try:
+        cluster.check_alive()
+    except StackDied as exc:
+        pytest.fail(f"during this test: {exc}", pytrace=False)
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
@@ -94,7 +115,11 @@ def kube_cluster(
         )
     _docker_images.connect().close()  # the kubelet runs pods with the local engine
     with local_stack(tmp_path_factory.mktemp("kube-stack")) as cluster:
-        yield cluster
+        _kube_jobs.watched_cluster = cluster
+        try:
+            yield cluster
+        finally:
+            _kube_jobs.watched_cluster = None
 
 
 @pytest.fixture
