@@ -36,20 +36,29 @@ def bounded(main: Callable[..., Awaitable[T]], *args: Any) -> T:
     cluster = watched_cluster
 
     async def within_limit() -> T:
-        result: list[T] = []
-        async with anyio.create_task_group() as tg:
+        outcome: list[T] = []
+        failures: list[Exception] = []  # raised below, outside the task group's ExceptionGroup
 
-            async def run_main() -> None:
+        async def run_main() -> None:
+            try:
                 with anyio.fail_after(RUN_LIMIT_SECONDS):
-                    result.append(await main(*args))
-                tg.cancel_scope.cancel()
+                    outcome.append(await main(*args))
+            except Exception as exc:
+                failures.append(exc)
+            tg.cancel_scope.cancel()
 
+        async with anyio.create_task_group() as tg:
             tg.start_soon(run_main)
-            if cluster is not None:
-                while True:
-                    await anyio.sleep(HEALTH_CHECK_SECONDS)
+            while cluster is not None:
+                await anyio.sleep(HEALTH_CHECK_SECONDS)
+                try:
                     cluster.check_alive()
-        return result[0]
+                except Exception as exc:
+                    failures.insert(0, exc)  # the cause of whatever the run saw
+                    tg.cancel_scope.cancel()
+        if failures:
+            raise failures[0]
+        return outcome[0]
 
     return anyio.run(within_limit)
 

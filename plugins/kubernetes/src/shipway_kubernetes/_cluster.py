@@ -117,11 +117,20 @@ def load_configuration(
     return configuration
 
 
-def connect(kubeconfig: Path | None, context: str | None, in_cluster: bool | None) -> Cluster:
-    """Connect and read the cluster uid (the ``kube-system`` namespace's uid)."""
+def connect(
+    kubeconfig: Path | None,
+    context: str | None,
+    in_cluster: bool | None,
+    *,
+    pool_size: int | None = None,
+) -> Cluster:
+    """Connect and read the cluster uid (the ``kube-system`` namespace's uid).
+    ``pool_size``: how many connections to keep open (the client's default otherwise)."""
     from kubernetes import client
 
     configuration = load_configuration(kubeconfig, context, in_cluster)
+    if pool_size is not None:
+        configuration.connection_pool_maxsize = pool_size
     api = client.ApiClient(configuration)
     server = str(configuration.host)
     try:

@@ -2,13 +2,13 @@
 and say why when the flow's container cannot start or is ended by the cluster.
 
 Used by ``run`` (right after the Job is created) and by ``reattach`` (for a Job another
-process created). The watches and the log reader run in worker threads and hand what
-they see to the event loop through a memory stream.
+process created). What happens to the Job and its pods arrives from the namespace's
+shared watches (``_informer``); API calls and log streams run in worker threads on the
+plugin's own limiters (``_limits``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import threading
 import time
@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 import anyio.from_thread
 import anyio.to_thread
-from anyio.streams.memory import MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from shipway.infrastructure import InfrastructureError, InfrastructureResult, StreamName
 from shipway_kubernetes._cluster import Cluster
@@ -32,10 +32,10 @@ from shipway_kubernetes._diagnosis import (
     pod_verdict,
     unschedulable,
 )
+from shipway_kubernetes._informer import Event
 from shipway_kubernetes._lifecycle import list_events, read_pods
+from shipway_kubernetes._limits import api_call, log_streams
 from shipway_kubernetes._logs import PodLog
-from shipway_kubernetes._manifest import pod_selector
-from shipway_kubernetes._watch import ResumableWatch
 
 __all__ = ["CannotStart", "JobFollower"]
 
@@ -67,6 +67,7 @@ class JobFollower:
         job_name: str,
         container: str,
         write: Write,
+        events: MemoryObjectReceiveStream[Event],
         *,
         stream_output: bool,
         pod_watch_timeout: float | None,
@@ -83,7 +84,7 @@ class JobFollower:
         self._pod_watch_timeout = pod_watch_timeout
         self._memory_limit = memory_limit
         self._logs_since = logs_since
-        self._stop = threading.Event()
+        self._events = events
         self._logs_stop = threading.Event()  # set once the logs have been drained
         self._pods: dict[str, dict[str, Any]] = {}
         self._deleted_pods: set[str] = set()
@@ -92,21 +93,30 @@ class JobFollower:
         self._job: dict[str, Any] | None = None
         self._job_gone = False
         self._waiting_since = time.monotonic()  # since when no pod has run
-        self.watches: list[ResumableWatch] = []
         self.log_readers: list[PodLog] = []
 
     # -- the loop -------------------------------------------------------------------
 
+    def already_seen(self, kind: str, obj: dict[str, Any]) -> None:
+        """State read from the API (a reattach's starting point), unless the watches
+        already said something about that object (then theirs is as new or newer)."""
+        name = str(obj["metadata"]["name"])
+        if kind == "job" and self._job is None and not self._job_gone:
+            self._job = obj
+        elif kind == "pod" and name not in self._pods and name not in self._deleted_pods:
+            self._pods[name] = obj
+
     async def follow(self) -> InfrastructureResult:
-        send, receive = anyio.create_memory_object_stream[tuple[str, str, Any]](256)
         outcome: InfrastructureResult | None = None
         failure: Exception | None = None
         try:
             async with anyio.create_task_group() as tg:
-                self._start_watches(tg, send)
                 try:
-                    with receive:
-                        outcome = await self._consume(receive, tg)
+                    for pod in list(self._pods.values()):  # from already_seen
+                        await self._on_pod("LISTED", pod, tg)
+                    outcome = await self._result_if_over() or await self._consume(
+                        self._events, tg
+                    )
                     await self._drain_logs()
                 except Exception as exc:  # raised below, outside the task group's ExceptionGroup
                     failure = exc
@@ -114,61 +124,13 @@ class JobFollower:
         finally:
             # Abandoned worker threads may still be blocked reading: end their requests
             # now, or they would hold their connections until the server next speaks.
-            self._stop.set()
             self._logs_stop.set()
-            for watch in self.watches:
-                watch.close()
             for reader in self.log_readers:
                 reader.close()
         if failure is not None:
             raise failure
         assert outcome is not None
         return outcome
-
-    def _start_watches(
-        self, tg: anyio.abc.TaskGroup, send: MemoryObjectSendStream[tuple[str, str, Any]]
-    ) -> None:
-        core, batch = self.cluster.core(), self.cluster.batch()
-        serialize = self.cluster.as_dict
-        pods = ResumableWatch(
-            core.list_namespaced_pod,
-            serialize,
-            self.cluster.server,
-            f"the pods of Job {self.job_name}",
-            self._stop,
-            namespace=self.namespace,
-            label_selector=pod_selector(self.job_name),
-        )
-        jobs = ResumableWatch(
-            batch.list_namespaced_job,
-            serialize,
-            self.cluster.server,
-            f"Job {self.job_name}",
-            self._stop,
-            namespace=self.namespace,
-            field_selector=f"metadata.name={self.job_name}",
-        )
-        self.watches = [pods, jobs]
-        for kind, watch in (("pod", pods), ("job", jobs)):
-            tg.start_soon(self._pump, kind, watch, send.clone())
-        send.close()
-
-    async def _pump(
-        self,
-        kind: str,
-        watch: ResumableWatch,
-        send: MemoryObjectSendStream[tuple[str, str, Any]],
-    ) -> None:
-        def read() -> None:  # in a worker thread
-            try:
-                for event_type, obj in watch.events():
-                    anyio.from_thread.run(send.send, (kind, event_type, obj))
-            except Exception as exc:
-                with contextlib.suppress(Exception):  # the loop may be gone
-                    anyio.from_thread.run(send.send, ("error", "", exc))
-
-        async with send:
-            await anyio.to_thread.run_sync(read, abandon_on_cancel=True)
 
     async def _consume(self, receive: Any, tg: anyio.abc.TaskGroup) -> InfrastructureResult:
         next_poll = 0.0
@@ -246,9 +208,7 @@ class JobFollower:
                     self.identifier, SIGNAL_EXIT_UNKNOWN, "the Job was deleted before its pod ran"
                 )
             # finished without a pod we saw (a re-list raced the end): ask once more
-            pods = await anyio.to_thread.run_sync(
-                read_pods, self.cluster, self.namespace, self.job_name
-            )
+            pods = await api_call(read_pods, self.cluster, self.namespace, self.job_name)
             if not pods:
                 why = job_verdict(self._job or {}) or "the Job ended without a pod"
                 return InfrastructureResult(self.identifier, SIGNAL_EXIT_UNKNOWN, why)
@@ -278,9 +238,7 @@ class JobFollower:
     async def _check_start(self) -> None:
         """No pod runs yet: a pod the Job controller cannot create, or a pod that did not
         start in time, ends the run with the cluster's reason."""
-        job_events = await anyio.to_thread.run_sync(
-            list_events, self.cluster, self.namespace, "Job", self.job_name
-        )
+        job_events = await api_call(list_events, self.cluster, self.namespace, "Job", self.job_name)
         failure = failed_create(job_events)
         if failure is not None and not self._pods:
             await self._cannot_start(failure, pod_name=None)
@@ -313,11 +271,9 @@ class JobFollower:
         can arrive before the Warning event that explains it: wait a moment for one."""
         events: list[dict[str, Any]] = []
         for _ in range(EVENT_ATTEMPTS):
-            events = await anyio.to_thread.run_sync(
-                list_events, self.cluster, self.namespace, "Job", self.job_name
-            )
+            events = await api_call(list_events, self.cluster, self.namespace, "Job", self.job_name)
             if pod_name:
-                events += await anyio.to_thread.run_sync(
+                events += await api_call(
                     list_events, self.cluster, self.namespace, "Pod", pod_name
                 )
             if any(event.get("type") == "Warning" for event in events):
@@ -350,7 +306,11 @@ class JobFollower:
             reader.cursor.last_timestamp = self._logs_since.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         self.log_readers.append(reader)
         try:
-            await anyio.to_thread.run_sync(reader.follow, abandon_on_cancel=True)
+            # On a limiter of its own: a log lasts as long as its container, and must
+            # neither starve nor be starved by the API calls.
+            await anyio.to_thread.run_sync(
+                reader.follow, abandon_on_cancel=True, limiter=log_streams()
+            )
         except Exception as exc:  # the run goes on without its output; its result counts
             self._write(
                 "stderr",

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import anyio
-import anyio.to_thread
 from anyio.abc import TaskStatus
+from anyio.streams.memory import MemoryObjectReceiveStream
 from pydantic import Field, field_validator, model_validator
 
 from shipway.infrastructure import (
@@ -23,7 +24,8 @@ from shipway.infrastructure import (
     Job,
     SecretRef,
 )
-from shipway_kubernetes._cluster import Cluster, connect
+from shipway_kubernetes._cluster import Cluster
+from shipway_kubernetes._connections import shared_cluster
 from shipway_kubernetes._diagnosis import job_finished
 from shipway_kubernetes._fields import (
     PullPolicy,
@@ -42,13 +44,16 @@ from shipway_kubernetes._handover import (
     job_secret_name,
 )
 from shipway_kubernetes._identifier import format_identifier, parse_identifier
+from shipway_kubernetes._informer import Event, following
 from shipway_kubernetes._lifecycle import (
     create_job,
     create_secret,
     delete_job,
     delete_or_warn,
     read_job,
+    read_pods,
 )
+from shipway_kubernetes._limits import api_call
 from shipway_kubernetes._manifest import (
     CONTAINER_NAME,
     JobSettings,
@@ -289,11 +294,8 @@ class KubernetesJob(Infrastructure):
                 str(exc), hint="Fix the job or customizations field (`preview` shows the Job)."
             ) from None
         large_job = self._large_job(job)
-        cluster = await self._connect()
-        try:
+        async with self._connected() as cluster:
             return await self._run_job(cluster, manifest, large_job, task_status)
-        finally:
-            cluster.close()
 
     def _large_job(self, job: Job) -> bytes | None:
         """The job as its Secret holds it (gzip), when it is too large for the
@@ -311,11 +313,12 @@ class KubernetesJob(Infrastructure):
             )
         return compressed
 
-    async def _connect(self) -> Cluster:
-        # Abandoned on cancellation: a cluster that does not answer must not hold up Ctrl-C.
-        return await anyio.to_thread.run_sync(
-            connect, self.kubeconfig, self.context, self.in_cluster, abandon_on_cancel=True
-        )
+    @asynccontextmanager
+    async def _connected(self) -> AsyncIterator[Cluster]:
+        """The cluster, connected once for all the runs of this event loop that share
+        these connection settings (see _connections)."""
+        async with shared_cluster(self.kubeconfig, self.context, self.in_cluster) as cluster:
+            yield cluster
 
     async def _run_job(
         self,
@@ -327,33 +330,34 @@ class KubernetesJob(Infrastructure):
         namespace = manifest["metadata"]["namespace"]
         name = manifest["metadata"]["name"]
         container = manifest["spec"]["template"]["spec"]["containers"][0]["name"]
-        # Shielded: a Job created while we were being cancelled must still be deleted,
-        # which the block below does at the first checkpoint after it.
-        with anyio.CancelScope(shield=True):
-            created = await anyio.to_thread.run_sync(create_job, cluster, manifest)
-        identifier = format_identifier(cluster.uid, namespace, name)
-        try:
-            if large_job is not None:  # the pod waits for it to mount; the Job owns it
-                secret = job_secret_manifest(manifest, created["metadata"]["uid"], large_job)
-                await anyio.to_thread.run_sync(create_secret, cluster, secret)
-            task_status.started(identifier)
-            follower = self._follower(cluster, identifier, namespace, name, container)
-            if self.job_watch_timeout_seconds is None:
-                return await follower.follow()
-            with anyio.move_on_after(self.job_watch_timeout_seconds):
-                return await follower.follow()
-            raise InfrastructureError(
-                f"Job {name} in namespace {namespace} did not finish within "
-                f"job_watch_timeout_seconds ({self.job_watch_timeout_seconds:g} s); it was deleted",
-                hint="Raise job_watch_timeout_seconds (or remove it: no limit).",
-            )
-        except BaseException:
-            # Cancelled, timed out or failed: leave no Job or pod behind.
+        # Followed before it exists: no event about it can be missed.
+        async with following(cluster, namespace, name) as events:
+            # Shielded: a Job created while we were being cancelled must still be deleted,
+            # which the block below does at the first checkpoint after it.
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(
-                    delete_or_warn, cluster, namespace, name, _CANCEL_GRACE_SECONDS
+                created = await api_call(create_job, cluster, manifest)
+            identifier = format_identifier(cluster.uid, namespace, name)
+            try:
+                if large_job is not None:  # the pod waits for it to mount; the Job owns it
+                    secret = job_secret_manifest(manifest, created["metadata"]["uid"], large_job)
+                    await api_call(create_secret, cluster, secret)
+                task_status.started(identifier)
+                follower = self._follower(cluster, identifier, namespace, name, container, events)
+                if self.job_watch_timeout_seconds is None:
+                    return await follower.follow()
+                with anyio.move_on_after(self.job_watch_timeout_seconds):
+                    return await follower.follow()
+                raise InfrastructureError(
+                    f"Job {name} in namespace {namespace} did not finish within "
+                    f"job_watch_timeout_seconds ({self.job_watch_timeout_seconds:g} s); "
+                    "it was deleted",
+                    hint="Raise job_watch_timeout_seconds (or remove it: no limit).",
                 )
-            raise
+            except BaseException:
+                # Cancelled, timed out or failed: leave no Job or pod behind.
+                with anyio.CancelScope(shield=True):
+                    await api_call(delete_or_warn, cluster, namespace, name, _CANCEL_GRACE_SECONDS)
+                raise
 
     def _follower(
         self,
@@ -362,6 +366,7 @@ class KubernetesJob(Infrastructure):
         namespace: str,
         name: str,
         container: str,
+        events: MemoryObjectReceiveStream[Event],
         logs_since: datetime.datetime | None = None,
     ) -> JobFollower:
         return JobFollower(
@@ -371,6 +376,7 @@ class KubernetesJob(Infrastructure):
             name,
             container,
             self.write_output,
+            events,
             stream_output=self.stream_output,
             pod_watch_timeout=self.pod_watch_timeout_seconds,
             memory_limit=self.memory_limit,
@@ -397,33 +403,33 @@ class KubernetesJob(Infrastructure):
 
     async def kill(self, identifier: str, grace_seconds: int = 30) -> None:
         parse_identifier(identifier)  # a malformed identifier needs no cluster to refuse
-        cluster = await self._connect()
-        try:
+        async with self._connected() as cluster:
             namespace, name = self._check_reachable(cluster, identifier)
-            found = await anyio.to_thread.run_sync(read_job, cluster, namespace, name)
+            found = await api_call(read_job, cluster, namespace, name)
             if job_finished(found):
                 raise InfrastructureNotFound(
                     f"Job {name} in namespace {namespace} has finished: the flow run has ended"
                 )
-            await anyio.to_thread.run_sync(delete_job, cluster, namespace, name, grace_seconds)
-        finally:
-            cluster.close()
+            await api_call(delete_job, cluster, namespace, name, grace_seconds)
 
     async def reattach(self, identifier: str) -> InfrastructureResult:
         """Follow a Job another process created to its end (the ``ReattachesRuns``
         capability); its log is forwarded from now on."""
         parse_identifier(identifier)
         since = datetime.datetime.now(datetime.timezone.utc)
-        cluster = await self._connect()
-        try:
+        async with self._connected() as cluster:
             namespace, name = self._check_reachable(cluster, identifier)
-            found = await anyio.to_thread.run_sync(read_job, cluster, namespace, name)
-            containers = found["spec"]["template"]["spec"].get("containers") or [{}]
-            container = containers[0].get("name") or CONTAINER_NAME
-            follower = self._follower(cluster, identifier, namespace, name, container, since)
-            return await follower.follow()
-        finally:
-            cluster.close()
+            async with following(cluster, namespace, name) as events:
+                found = await api_call(read_job, cluster, namespace, name)
+                pods = await api_call(read_pods, cluster, namespace, name)
+                containers = found["spec"]["template"]["spec"].get("containers") or [{}]
+                container = containers[0].get("name") or CONTAINER_NAME
+                follower = self._follower(
+                    cluster, identifier, namespace, name, container, events, since
+                )
+                for kind, obj in [("job", found), *(("pod", pod) for pod in pods)]:
+                    follower.already_seen(kind, obj)
+                return await follower.follow()
 
     def preview(self, job: Job | None = None) -> str:
         """The Job manifest as YAML. A run's Job name ends in a random suffix; the
