@@ -324,7 +324,7 @@ def _default_service_account(server: str, pki: Path) -> bool:
 # -- commands ------------------------------------------------------------------------------------
 
 
-def start(directory: Path, owner: int | None = None) -> Path:
+def start(directory: Path, owner: int | None = None, max_pods: int = 20) -> Path:
     directory = directory.resolve()
     state = _read_state(directory)
     if any(_alive(p["pid"], p["command"]) for p in state["processes"].values()):
@@ -453,6 +453,8 @@ def start(directory: Path, owner: int | None = None) -> Path:
             str(pki / "kubelet.key"),
             "--stack-id",
             stack_id,
+            "--max-pods",
+            str(max_pods),
         ],
     )
     _wait("the node to be Ready", lambda: _node_ready(server, pki), directory, state, 60)
@@ -567,12 +569,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--owner", type=int, help="start: stop the stack by itself when this process ends"
     )
+    parser.add_argument(
+        "--max-pods", type=int, default=20, help="start: pods the node holds at once (20)"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "start":
             args.dir.mkdir(parents=True, exist_ok=True)
             try:
-                kubeconfig = start(args.dir, owner=args.owner)
+                kubeconfig = start(args.dir, owner=args.owner, max_pods=args.max_pods)
             except BaseException:
                 stop(args.dir)
                 raise

@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--cert", required=True)
     parser.add_argument("--key", required=True)
     parser.add_argument("--stack-id", required=True)
+    parser.add_argument("--max-pods", type=int, default=int(node.CAPACITY["pods"]))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
@@ -50,6 +51,7 @@ def main() -> None:
     runtime = Runtime(args.stack_id)
     events = EventRecorder(core, args.node_name)
     labels = node.labels(args.node_name)
+    node.CAPACITY["pods"] = str(args.max_pods)
     scheduler = Scheduler(core, events, args.node_name, labels, node.CAPACITY)
     stopping = threading.Event()
 

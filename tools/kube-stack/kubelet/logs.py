@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from informer import PodInformer
+from pods import simulated_seconds
 from runtime import Runtime
 
 log = logging.getLogger("kubelet.logs")
@@ -70,6 +71,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if container_name not in [c.name for c in pod.spec.containers]:
             self._text(400, f"container {container_name} is not valid for pod {name}")
+            return
+        if simulated_seconds(pod) is not None:  # no container, and so an empty log
+            self._text(200, "")
             return
         container = self.server.runtime.container(pod.metadata.uid)
         if container is None or container_name != pod.spec.containers[0].name:

@@ -32,6 +32,21 @@ FINAL_PHASES = ("Succeeded", "Failed")
 # the message; empty means EVICTION_MESSAGE): container stopped, phase Failed, reason Evicted.
 EVICT_ANNOTATION = "kube-stack.shipway.io/evict"
 EVICTION_MESSAGE = "The node was low on resource: memory."
+# A pod with this annotation starts no container: it is reported Running, then, after the
+# value's seconds ("0": at once), Succeeded with exit code 0 and an empty log. For load
+# tests of the control plane and its clients, where Docker would be the bottleneck.
+SIMULATE_ANNOTATION = "kube-stack.shipway.io/simulate"
+
+
+def simulated_seconds(pod: Any) -> float | None:
+    """How long a simulated pod runs, or None for a pod that runs a real container."""
+    value = (pod.metadata.annotations or {}).get(SIMULATE_ANNOTATION)
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return 0.0
 
 
 def _now() -> str:
@@ -75,6 +90,7 @@ class PodWorker:
         self._retries: dict[str, _Retry] = {}
         self._terminating: set[tuple[str, str]] = set()  # (pod uid, action) under way
         self._lock = threading.Lock()
+        self._simulated_since: dict[str, tuple[float, str]] = {}  # uid -> (monotonic, time)
 
     def notify(self, key: str) -> None:
         with self._wake:
@@ -129,6 +145,10 @@ class PodWorker:
         eviction = (pod.metadata.annotations or {}).get(EVICT_ANNOTATION)
         if eviction is not None:
             self._in_background(pod, self._evict, container, eviction or EVICTION_MESSAGE)
+            return
+        seconds = simulated_seconds(pod)
+        if seconds is not None:
+            self._simulate(pod, seconds)
             return
         if container is None:
             self._start(pod)
@@ -202,6 +222,24 @@ class PodWorker:
         self.events.record(pod, "Normal", "Created", f"Created container {spec.name}")
         self.events.record(pod, "Normal", "Started", f"Started container {spec.name}")
         self._report(pod, container)
+
+    def _simulate(self, pod: Any, seconds: float) -> None:
+        """Run a simulated pod: no container, Running for ``seconds``, then Succeeded."""
+        uid = pod.metadata.uid
+        spec = pod.spec.containers[0]
+        started, started_at = self._simulated_since.setdefault(uid, (time.monotonic(), _now()))
+        if time.monotonic() - started < seconds:  # looked at again at each resync
+            running = {"running": {"startedAt": started_at}}
+            self._post(pod, self._status(pod, "Running", spec, running))
+            return
+        terminated = {
+            "exitCode": 0,
+            "reason": "Completed",
+            "startedAt": started_at,
+            "finishedAt": _now(),
+        }
+        self._post(pod, self._status(pod, "Succeeded", spec, {"terminated": terminated}))
+        self._simulated_since.pop(uid, None)
 
     def _image_missing(self, pod: Any, spec: Any, retry: _Retry) -> None:
         image = spec.image
