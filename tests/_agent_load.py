@@ -54,15 +54,20 @@ def _peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-def load_store(home: Path, infrastructure: dict[str, Any], runs: int) -> tuple[Store, list[str]]:
+def load_store(
+    home: Path,
+    infrastructure: dict[str, Any],
+    runs: int,
+    entrypoint: str = "flows/hello.py:hello",
+) -> tuple[Store, list[str]]:
     """A fresh store in ``home`` with the deployment ``load`` and ``runs`` runs of it."""
     home.mkdir(parents=True, exist_ok=True)
     store = open_store(f"sqlite:///{home / 'shipway.db'}")
     store.apply_deployment(
         DeploymentSpec(
             name="load",
-            entrypoint="flows/hello.py:hello",
-            flow_name="hello",
+            entrypoint=entrypoint,
+            flow_name=entrypoint.rpartition(":")[2],
             working_dir=None,
             parameters={},
             infrastructure=infrastructure,
@@ -79,11 +84,17 @@ def start_agent(store: Store, home: Path, *args: str) -> AgentProcess:
 
 
 def run_through_agent(
-    home: Path, infrastructure: dict[str, Any], *, runs: int, limit: int, timeout: float
+    home: Path,
+    infrastructure: dict[str, Any],
+    *,
+    runs: int,
+    limit: int,
+    timeout: float,
+    entrypoint: str = "flows/hello.py:hello",
 ) -> AgentLoad:
     """Create ``runs`` runs and let one agent (``--limit limit``) run them all; the agent
     is killed (and the result says so) if it has not exited within ``timeout`` seconds."""
-    store, ids = load_store(home, infrastructure, runs)
+    store, ids = load_store(home, infrastructure, runs, entrypoint)
     try:
         peak = 0.0
         started = time.monotonic()

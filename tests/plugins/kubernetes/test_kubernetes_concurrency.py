@@ -24,6 +24,8 @@ from _agent_load import load_store, run_through_agent, start_agent
 from shipway.states import StateType
 
 SIMULATE = "kube-stack.shipway.io/simulate"
+IMAGE = "shipway-simulated:never-pulled"
+"""A simulated pod starts no container: its image is never looked at."""
 RUNS = 50
 """More than anyio's default thread limiter (40 threads): the old design deadlocked at ~20."""
 BOUND_SECONDS = 240.0
@@ -31,13 +33,13 @@ BOUND_SECONDS = 240.0
 below the hang it guards against (minutes, forever)."""
 
 
-def simulated(cluster: KubeCluster, namespace: str, image: str, seconds: float) -> dict[str, Any]:
+def simulated(cluster: KubeCluster, namespace: str, seconds: float) -> dict[str, Any]:
     return {
         "type": "kubernetes-job",
         "namespace": namespace,
         "kubeconfig": str(cluster.kubeconfig),
         "context": cluster.context,
-        "image": image,
+        "image": IMAGE,
         "image_pull_policy": "IfNotPresent",
         "annotations": {SIMULATE: str(seconds)},
         "pod_watch_timeout_seconds": BOUND_SECONDS,
@@ -52,11 +54,11 @@ def local_stack_only(kube_cluster: KubeCluster) -> None:
 
 @pytest.mark.usefixtures("local_stack_only")
 def test_an_agent_completes_more_concurrent_runs_than_the_default_thread_limiter_has_threads(
-    kube_cluster: KubeCluster, kube_namespace: str, base_image: str, tmp_path: Path
+    kube_cluster: KubeCluster, kube_namespace: str, tmp_path: Path
 ) -> None:
     load = run_through_agent(
         tmp_path / "home",
-        simulated(kube_cluster, kube_namespace, base_image, seconds=2),
+        simulated(kube_cluster, kube_namespace, seconds=2),
         runs=RUNS,
         limit=RUNS + 10,
         timeout=BOUND_SECONDS,
@@ -69,12 +71,12 @@ def test_an_agent_completes_more_concurrent_runs_than_the_default_thread_limiter
 
 @pytest.mark.usefixtures("local_stack_only")
 def test_sigterm_twice_stops_an_agent_following_many_runs_and_leaves_no_job(
-    kube_cluster: KubeCluster, kube_namespace: str, base_image: str, tmp_path: Path
+    kube_cluster: KubeCluster, kube_namespace: str, tmp_path: Path
 ) -> None:
     """The first SIGTERM stops claiming, the second cancels the runs: the agent deletes
     their Jobs and exits promptly, with no worker thread left blocked."""
     home = tmp_path / "home"
-    long_runs = simulated(kube_cluster, kube_namespace, base_image, seconds=600)
+    long_runs = simulated(kube_cluster, kube_namespace, seconds=600)
     store, ids = load_store(home, long_runs, RUNS)
     try:
         agent = start_agent(store, home, "--limit", str(RUNS + 10))
