@@ -117,6 +117,7 @@ class PodWorker:
                 log.warning("Docker engine not answering: %s", exc)
                 time.sleep(1)
                 continue
+            self.scheduler.begin_pass(self.informer.snapshot())
             for key in sorted(keys):
                 pod = self.informer.get(key)
                 if pod is None:
@@ -131,7 +132,7 @@ class PodWorker:
     def reconcile(self, pod: Any, container: Any | None) -> None:
         if not pod.spec.node_name:
             if not pod.metadata.deletion_timestamp:
-                self.scheduler.schedule(pod, self.informer.snapshot())
+                self.scheduler.schedule(pod)
             return
         if pod.spec.node_name != self.node_name:
             return

@@ -36,12 +36,18 @@ class Scheduler:
         self.node_labels = node_labels
         self.allocatable = {k: quantity.parse(v) for k, v in allocatable.items()}
         self._last_failure: dict[str, tuple[str, float]] = {}  # pod uid -> (message, when)
+        self._used = self._usage([])
 
-    def schedule(self, pod: Any, all_pods: list[Any]) -> bool:
+    def begin_pass(self, all_pods: list[Any]) -> None:
+        """What the node's pods use, counted once per pass of the kubelet's loop (per pod,
+        a thousand pending pods made scheduling quadratic); each bind adds to it."""
+        self._used = self._usage(all_pods)
+
+    def schedule(self, pod: Any) -> bool:
         """Bind ``pod`` or report why not; True when bound."""
         if (pod.spec.scheduler_name or SCHEDULER) != SCHEDULER:
             return False
-        reasons = self._misfits(pod, all_pods)
+        reasons = self._misfits(pod)
         if reasons:
             self._unschedulable(pod, "0/1 nodes are available: " + ", ".join(reasons) + ".")
             return False
@@ -58,6 +64,9 @@ class Scheduler:
             log.info("binding %s failed: %s", pod.metadata.name, exc.reason)
             return False
         self._last_failure.pop(pod.metadata.uid, None)
+        for resource, amount in requests(pod).items():
+            self._used[resource] += amount
+        self._used["pods"] += 1
         self.events.record(
             pod,
             "Normal",
@@ -68,10 +77,7 @@ class Scheduler:
         )
         return True
 
-    def _misfits(self, pod: Any, all_pods: list[Any]) -> list[str]:
-        reasons = []
-        if not self._selector_matches(pod):
-            reasons.append("1 node(s) didn't match node selector")
+    def _usage(self, all_pods: list[Any]) -> dict[str, Decimal]:
         used = {"cpu": Decimal(0), "memory": Decimal(0), "pods": Decimal(0)}
         for other in all_pods:
             if other.spec.node_name == self.node_name and other.status.phase not in (
@@ -81,6 +87,13 @@ class Scheduler:
                 for resource, amount in requests(other).items():
                     used[resource] += amount
                 used["pods"] += 1
+        return used
+
+    def _misfits(self, pod: Any) -> list[str]:
+        reasons = []
+        if not self._selector_matches(pod):
+            reasons.append("1 node(s) didn't match node selector")
+        used = self._used
         wanted = requests(pod)
         if used["pods"] + 1 > self.allocatable["pods"]:
             reasons.append("1 Too many pods")
