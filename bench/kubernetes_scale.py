@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -113,6 +114,8 @@ def main() -> int:
     parser.add_argument("--case2-pod-seconds", type=float, default=2.0)
     parser.add_argument("--timeout", type=float, default=900.0, help="per case (default 900 s)")
     args = parser.parse_args()
+    # SIGTERM ends the script through its finally blocks: the agent and the stack stop too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(f"stopped by signal {signum}"))
 
     print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     ok = True

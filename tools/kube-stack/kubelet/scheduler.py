@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import threading
 import time
 from decimal import Decimal
 from typing import Any
@@ -37,6 +38,7 @@ class Scheduler:
         self.allocatable = {k: quantity.parse(v) for k, v in allocatable.items()}
         self._last_failure: dict[str, tuple[str, float]] = {}  # pod uid -> (message, when)
         self._used = self._usage([])
+        self._lock = threading.Lock()  # simulated pods are scheduled from several threads
 
     def begin_pass(self, all_pods: list[Any]) -> None:
         """What the node's pods use, counted once per pass of the kubelet's loop (per pod,
@@ -47,7 +49,13 @@ class Scheduler:
         """Bind ``pod`` or report why not; True when bound."""
         if (pod.spec.scheduler_name or SCHEDULER) != SCHEDULER:
             return False
-        reasons = self._misfits(pod)
+        wanted = requests(pod)
+        with self._lock:  # check and reserve together; released if the binding fails
+            reasons = self._misfits(pod)
+            if not reasons:
+                for resource, amount in wanted.items():
+                    self._used[resource] += amount
+                self._used["pods"] += 1
         if reasons:
             self._unschedulable(pod, "0/1 nodes are available: " + ", ".join(reasons) + ".")
             return False
@@ -62,11 +70,12 @@ class Scheduler:
             )
         except ApiException as exc:
             log.info("binding %s failed: %s", pod.metadata.name, exc.reason)
+            with self._lock:
+                for resource, amount in wanted.items():
+                    self._used[resource] -= amount
+                self._used["pods"] -= 1
             return False
         self._last_failure.pop(pod.metadata.uid, None)
-        for resource, amount in requests(pod).items():
-            self._used[resource] += amount
-        self._used["pods"] += 1
         self.events.record(
             pod,
             "Normal",

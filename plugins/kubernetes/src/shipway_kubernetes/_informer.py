@@ -33,7 +33,7 @@ from shipway_kubernetes._cluster import Cluster
 from shipway_kubernetes._manifest import RUN_LABEL
 from shipway_kubernetes._watch import ResumableWatch
 
-__all__ = ["Event", "following"]
+__all__ = ["Event", "essentials", "following"]
 
 Event = tuple[str, str, Any]
 """``(kind, event type, object)``: kind ``"job"``, ``"pod"`` or ``"error"`` (the object
@@ -42,6 +42,19 @@ or ``LISTED`` for an object found by a (re-)list."""
 
 LIST_BATCH = 500
 """Events of one (re-)list handed to the event loop together."""
+
+
+KEPT_METADATA = ("name", "namespace", "uid", "labels", "creationTimestamp", "deletionTimestamp")
+"""What a run reads of a Job's or pod's metadata; with ``status``, all it reads. The rest
+(the spec with the job hand-over in its env, managedFields) is dropped as events arrive:
+a thousand followed runs would otherwise keep megabytes of it."""
+
+
+def essentials(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` with only what following a run needs: some metadata, and the status."""
+    metadata = obj.get("metadata") or {}
+    kept = {key: metadata[key] for key in KEPT_METADATA if key in metadata}
+    return {"metadata": kept, "status": obj.get("status") or {}}
 
 
 def _run_of(obj: dict[str, Any]) -> str | None:
@@ -192,7 +205,7 @@ class NamespaceInformer:
         pending: list[tuple[str, dict[str, Any]]] = []
         try:
             for event_type, obj in watch.events():
-                pending.append((event_type, obj))
+                pending.append((event_type, essentials(obj)))
                 # a list arrives as one burst: hand it over in batches, the rest one by one
                 if event_type == "LISTED" and len(pending) < LIST_BATCH:
                     continue

@@ -44,7 +44,7 @@ from shipway_kubernetes._handover import (
     job_secret_name,
 )
 from shipway_kubernetes._identifier import format_identifier, parse_identifier
-from shipway_kubernetes._informer import Event, following
+from shipway_kubernetes._informer import Event, essentials, following
 from shipway_kubernetes._lifecycle import (
     create_job,
     create_secret,
@@ -335,11 +335,11 @@ class KubernetesJob(Infrastructure):
             # Shielded: a Job created while we were being cancelled must still be deleted,
             # which the block below does at the first checkpoint after it.
             with anyio.CancelScope(shield=True):
-                created = await api_call(create_job, cluster, manifest)
+                job_uid = (await api_call(create_job, cluster, manifest))["metadata"]["uid"]
             identifier = format_identifier(cluster.uid, namespace, name)
             try:
                 if large_job is not None:  # the pod waits for it to mount; the Job owns it
-                    secret = job_secret_manifest(manifest, created["metadata"]["uid"], large_job)
+                    secret = job_secret_manifest(manifest, job_uid, large_job)
                     await api_call(create_secret, cluster, secret)
                 task_status.started(identifier)
                 follower = self._follower(cluster, identifier, namespace, name, container, events)
@@ -428,7 +428,7 @@ class KubernetesJob(Infrastructure):
                     cluster, identifier, namespace, name, container, events, since
                 )
                 for kind, obj in [("job", found), *(("pod", pod) for pod in pods)]:
-                    follower.already_seen(kind, obj)
+                    follower.already_seen(kind, essentials(obj))
                 return await follower.follow()
 
     def preview(self, job: Job | None = None) -> str:
