@@ -21,7 +21,13 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from shipway.infrastructure import InfrastructureError, Job, ReattachesRuns
+from shipway.exit_status import ExitStatus
+from shipway.infrastructure import (
+    InfrastructureError,
+    InfrastructureUnreachable,
+    Job,
+    ReattachesRuns,
+)
 from shipway.plugins import get_registry
 from shipway_kubernetes import KubernetesJob
 from shipway_kubernetes._cluster import describe_api_error, missing_permission
@@ -503,6 +509,16 @@ def test_a_missing_namespace_is_named() -> None:
 def test_a_401_asks_for_fresh_credentials_without_showing_them() -> None:
     error = describe_api_error(_api_exception(401, {}), "https://k8s", "reading")
     assert "401 Unauthorized" in error.message
+
+
+def test_no_answer_from_the_api_server_is_unreachable_not_a_mistake() -> None:
+    refused = ConnectionRefusedError(111, "Connection refused")
+    error = describe_api_error(refused, "https://k8s", "creating Job x")
+    assert isinstance(error, InfrastructureUnreachable)
+    assert error.exit_code == ExitStatus.CANNOT_START
+    assert "cannot reach the Kubernetes API server at https://k8s" in error.message
+    answered = describe_api_error(_api_exception(401, {}), "https://k8s", "reading")
+    assert not isinstance(answered, InfrastructureUnreachable)
 
 
 def test_a_missing_kubeconfig_is_one_clear_error(tmp_path: Path) -> None:

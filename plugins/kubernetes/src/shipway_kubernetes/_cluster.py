@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from shipway.infrastructure import InfrastructureError
+from shipway.infrastructure import InfrastructureError, InfrastructureUnreachable
 from shipway_kubernetes._backoff import Backoff
 
 if TYPE_CHECKING:
@@ -170,11 +170,12 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 def describe_api_error(exc: Exception, server: str, doing: str) -> InfrastructureError:
-    """One InfrastructureError for a failed API call, with what the user should do."""
+    """One InfrastructureError for a failed API call, with what the user should do (an
+    InfrastructureUnreachable when no answer came: exit status 3, not 2)."""
     from kubernetes.client.exceptions import ApiException
 
     if not isinstance(exc, ApiException):
-        return InfrastructureError(
+        return InfrastructureUnreachable(
             f"cannot reach the Kubernetes API server at {server} while {doing}: "
             f"{type(exc).__name__}: {exc}",
             hint="Check that the cluster is up and that kubeconfig/context point at it.",
