@@ -149,26 +149,35 @@ def fresh_store(root: Path, label: str) -> Iterator[tuple[Store, dict[str, str]]
         store.close()
 
 
-def apply(store: Store, project: Path, name: str) -> None:
+def apply(
+    store: Store,
+    project: Path,
+    name: str,
+    entrypoint: str = ENTRYPOINT,
+    flow_name: str = "trivial",
+    work_queue: str | None = None,
+) -> None:
     store.apply_deployment(
         DeploymentSpec(
             name=name,
-            entrypoint=ENTRYPOINT,
-            flow_name="trivial",
+            entrypoint=entrypoint,
+            flow_name=flow_name,
             working_dir=str(project),
             parameters={},
             infrastructure={"type": "process"},
-            work_queue=name,
+            work_queue=work_queue or name,
         )
     )
 
 
 @contextmanager
-def running_agent(env: dict[str, str], queue: str, limit: int, log: Path) -> Iterator[None]:
+def running_agent(
+    env: dict[str, str], queue: str, limit: int, log: Path, poll_interval: str = POLL_INTERVAL
+) -> Iterator[None]:
     with log.open("wb") as output:
         agent = subprocess.Popen(
             [sys.executable, "-c", "from shipway.cli import main; main()", "agent", "start",
-             "-q", queue, "--limit", str(limit), "--poll-interval", POLL_INTERVAL],
+             "-q", queue, "--limit", str(limit), "--poll-interval", poll_interval],
             env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
         )
         try:

@@ -52,14 +52,15 @@ class Agent(Polling):
         )
         self.id = record.id
         self._started_at = datetime.now(timezone.utc)
-        self._notice(
-            f"agent {settings.name!r} ({record.id}) polling "
-            f"{', '.join(settings.queues) or 'every queue'} on {self.store.url} "
-            f"(limit {settings.limit}, every {settings.poll_interval:g} s; "
-            f"infrastructure: {', '.join(self._types) or 'none'})"
-        )
         try:
             async with anyio.create_task_group() as services:
+                await services.start(self._listen_for_wakeups)
+                self._notice(
+                    f"agent {settings.name!r} ({record.id}) polling "
+                    f"{', '.join(settings.queues) or 'every queue'} on {self.store.url} "
+                    f"(limit {settings.limit}, every {settings.poll_interval:g} s, and "
+                    f"woken by the store; infrastructure: {', '.join(self._types) or 'none'})"
+                )
                 services.start_soon(self._logs.run)
                 services.start_soon(self._heartbeats)
                 if settings.handle_signals:

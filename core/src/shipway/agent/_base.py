@@ -109,6 +109,7 @@ class AgentBase:
         """The infrastructure types whose runs this agent claims (set as it starts)."""
         self._started_at = datetime.now(timezone.utc)
         self._last_schedule = 0.0
+        self._next_cancellation_check = 0.0
 
     @property
     def active_runs(self) -> int:

@@ -1,6 +1,6 @@
-"""The polling loop: every poll interval (and at once when a run ends) look for
-cancellation requests, reconcile orphaned runs, create scheduled runs and claim due runs
-for the free slots."""
+"""The polling loop: every poll interval (and at once when a run ends, or when the store
+wakes the agent) look for cancellation requests, reconcile orphaned runs, create
+scheduled runs and claim due runs for the free slots."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ import time
 from datetime import datetime, timezone
 
 import anyio
+from anyio.abc import TaskStatus
 
 from shipway.agent._base import log
 from shipway.agent._recovery import Recovery
 from shipway.states import StateType
+from shipway.store import Wakeup
 
 __all__ = ["Polling"]
+
+_LISTEN_START_SECONDS = 5.0
 
 
 class Polling(Recovery):
@@ -22,15 +26,16 @@ class Polling(Recovery):
     async def _poll(self) -> None:
         settings = self.settings
         claim_until = self._started_at if settings.run_once else None
-        next_reconcile = next_cancellation_check = 0.0
+        next_reconcile = 0.0
         while True:
-            # A run ending wakes the loop at once to fill its slot (a new event before the
-            # work, so an ending during the work is not missed); cancellation requests are
-            # looked for once per poll interval however often that happens.
+            # A run ending wakes the loop at once to fill its slot, and so does the store
+            # (a new event before the work, so a wake-up during the work is not missed);
+            # cancellation requests are looked for once per poll interval however often
+            # that happens, or at once when the store says one was asked for.
             self._wake = anyio.Event()
-            if time.monotonic() >= next_cancellation_check:
+            if time.monotonic() >= self._next_cancellation_check:
+                self._next_cancellation_check = time.monotonic() + settings.poll_interval
                 await self._handle_cancellations()
-                next_cancellation_check = time.monotonic() + settings.poll_interval
             if self._stopping:
                 # No claim is under way here: from now on none is made, so say so.
                 self._acknowledge_stop()
@@ -47,6 +52,29 @@ class Polling(Recovery):
                     return
             with anyio.move_on_after(settings.poll_interval):
                 await self._wake.wait()
+
+    async def _listen_for_wakeups(self, *, task_status: TaskStatus[None]) -> None:
+        """Wake the loop as soon as the store says there is work (the poll stays the
+        fallback: a listener that fails leaves the agent polling). Started once it
+        listens, or after a few seconds without (the store is slow to answer)."""
+        started = False
+        try:
+            async with self.store.listen() as listener:
+                with anyio.move_on_after(_LISTEN_START_SECONDS):
+                    await listener.listening.wait()
+                task_status.started()
+                started = True
+                while True:
+                    wakeups = await listener.wait()
+                    if Wakeup.CANCELLATION in wakeups:
+                        self._next_cancellation_check = 0.0
+                    if Wakeup.SCHEDULE in wakeups:
+                        self._last_schedule = 0.0
+                    self._wake.set()
+        except Exception:
+            log.warning("stopped listening for wake-ups: polling only", exc_info=True)
+            if not started:
+                task_status.started()
 
     def _acknowledge_stop(self) -> None:
         if self._stop_acknowledged:

@@ -42,6 +42,9 @@ Deviations from / additions to the orchestration contract (for the agent's autho
 - ``StoreInterface`` (extra): the methods the agent and the run commands call, as a
   ``typing.Protocol``; ``Store`` implements it, and so does ``RemoteStore`` (the same
   calls over a shipway server's internal agent API, ``_remote``; JSON by ``_wire``).
+- ``Store.listen()`` (extra): wake-ups (:class:`Wakeup`) when a run is created, a
+  cancellation asked for or a schedule changed, through a :class:`WakeupListener`; a
+  remote store implements the same. Agents poll as well.
 - ``StoreRefused`` (extra): the server answers but refuses the URL (no such database or
   user, wrong password); not retryable for a command, retried by a running agent.
 """
@@ -77,6 +80,7 @@ from shipway.store._secret_key import SecretKeyError
 from shipway.store._store import Store, open_store
 from shipway.store._transitions import Retry, StateChange
 from shipway.store._url import DATABASE_URL_VAR, HOME_VAR, database_url, mask_url, shipway_home
+from shipway.store._wakeups import Wakeup, WakeupListener
 
 __all__ = [
     "ACTIVE_STATES",
@@ -108,6 +112,8 @@ __all__ = [
     "StoreUnavailable",
     "StoredDeploymentNotFound",
     "StoredLogLine",
+    "Wakeup",
+    "WakeupListener",
     "WorkQueueRecord",
     "database_url",
     "mask_url",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,19 @@ from shipway.store._errors import (
 )
 from shipway.store._migrate import create_private, migrate, sqlite_file
 from shipway.store._url import DATABASE_URL_VAR, HOME_VAR, mask_url
+from shipway.store._wakeup_postgres import notify_statement, postgres_listener
+from shipway.store._wakeup_sockets import poke_sockets, socket_directory, socket_listener
+from shipway.store._wakeups import Inbox, Wakeup, WakeupListener
 
 __all__ = ["Database", "utc_now"]
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# Where a SQLite transaction keeps the wake-ups to send once it has committed.
+_WAKEUPS_AFTER_COMMIT = "shipway_wakeups"
 
 
 class Database:
@@ -97,8 +104,29 @@ class Database:
         with self._database_errors(), self._engine.connect() as connection:
             if write:
                 connection.execution_options(**{WRITE: True})
-            with connection.begin():
-                yield connection
+            try:
+                with connection.begin():
+                    yield connection
+            finally:  # sent only once committed, never for a transaction rolled back
+                wakeups = connection.info.pop(_WAKEUPS_AFTER_COMMIT, None)
+        if wakeups and self._sqlite_path is not None:
+            poke_sockets(socket_directory(self._sqlite_path), wakeups)
+
+    def notify(self, connection: sa.Connection, *wakeups: Wakeup) -> None:
+        """Wake the agents listening to this store (see ``listen``) once the transaction
+        of ``connection`` commits: NOTIFY on PostgreSQL, sockets for a SQLite file."""
+        if self.backend == "postgresql":
+            connection.execute(notify_statement(frozenset(wakeups)))
+        else:
+            connection.info.setdefault(_WAKEUPS_AFTER_COMMIT, set()).update(wakeups)
+
+    def listen(self) -> contextlib.AbstractAsyncContextManager[WakeupListener]:
+        """A listener for what ``notify`` sends (an in-memory SQLite store: none comes)."""
+        if self.backend == "postgresql":
+            return postgres_listener(self._engine.url)
+        if self._sqlite_path is not None:
+            return socket_listener(socket_directory(self._sqlite_path))
+        return _silent()
 
     def for_update(self, query: sa.Select[Any], *, skip_locked: bool = False) -> sa.Select[Any]:
         """Row locks on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers."""
@@ -158,6 +186,11 @@ class Database:
                 hint="This is a bug in shipway, or the database refused the change itself "
                 "(a trigger, a permission); run again with --debug for the traceback.",
             ) from exc
+
+
+@contextlib.asynccontextmanager
+async def _silent() -> AsyncIterator[WakeupListener]:
+    yield Inbox()
 
 
 def _parse(url: str) -> sa.URL:

@@ -16,6 +16,7 @@ from shipway.store._errors import StoredDeploymentNotFound
 from shipway.store._records import DeploymentRecord, DeploymentSpec
 from shipway.store._rows import deployment_from_row, deployment_values
 from shipway.store._sealed import sealed_equal
+from shipway.store._wakeups import Wakeup
 from shipway.store._work_queues import ensure_work_queues
 
 __all__ = ["Deployments"]
@@ -62,6 +63,8 @@ class Deployments:
                 .returning(t.deployments.c.id)
             ).first()
             if inserted is not None:
+                if values["schedule"] is not None:  # its first runs are to be created
+                    self.db.notify(connection, Wakeup.SCHEDULE)
                 return deployment_id, "created"
             # Another process created it between our look and our insert: update that one.
             row = connection.execute(query).one()
@@ -75,6 +78,7 @@ class Deployments:
         )
         if current["schedule"] != values["schedule"]:
             _drop_planned_runs(connection, row.id)
+            self.db.notify(connection, Wakeup.SCHEDULE)
         return row.id, "updated"
 
     def get_deployment(self, name: str) -> DeploymentRecord:

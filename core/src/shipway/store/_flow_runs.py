@@ -24,6 +24,7 @@ from shipway.store._rows import (
     state_from_row,
 )
 from shipway.store._sealed import seal
+from shipway.store._wakeups import Wakeup
 
 __all__ = ["ACTIVE_STATES", "NEWEST_FIRST", "FlowRuns", "RunPosition", "find_run", "in_states"]
 
@@ -56,6 +57,8 @@ class FlowRuns:
                 attempt=1, agent_id=None, identifier=None,
             )  # fmt: skip
             row = connection.execute(run_query(values["id"])).one()
+            if scheduled_time is None or scheduled_time <= created:  # due: start it now
+                self.db.notify(connection, Wakeup.RUN_CREATED)
         return run_from_row(row)
 
     def get_flow_run(self, run_id: str) -> FlowRunRecord:

@@ -7,6 +7,7 @@ Each method is one short transaction, safe to call from several threads and proc
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from shipway.store._records import (
 from shipway.store._scheduled_runs import ScheduledRuns
 from shipway.store._transitions import StateChange, Transitions
 from shipway.store._url import database_url
+from shipway.store._wakeups import WakeupListener
 from shipway.store._work_queues import WorkQueues
 
 __all__ = ["Store", "open_store"]
@@ -285,6 +287,14 @@ class Store:
         """Create the runs every schedule has in ``(now - slack, now + horizon]``; returns
         how many were new. Idempotent: each (deployment, time) gets one run, whoever asks."""
         return self._scheduled_runs.schedule_due_runs(now, horizon)
+
+    # -- wake-ups -------------------------------------------------------------------
+
+    def listen(self) -> contextlib.AbstractAsyncContextManager[WakeupListener]:
+        """``async with store.listen() as listener``: ``await listener.wait()`` returns when
+        a run was created, a cancellation asked for or a schedule changed (by any process
+        on this store), with the reasons. A hint to act at once; keep polling too."""
+        return self._db.listen()
 
     # -- work queues ----------------------------------------------------------------
 

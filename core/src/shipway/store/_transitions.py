@@ -19,6 +19,7 @@ from shipway.store._errors import StateConflict
 from shipway.store._flow_runs import find_run
 from shipway.store._records import FlowRunRecord
 from shipway.store._rows import add_history, run_from_row
+from shipway.store._wakeups import Wakeup
 
 __all__ = ["UNCHANGED", "Retry", "StateChange", "Transitions", "Unchanged", "move"]
 
@@ -120,6 +121,8 @@ class Transitions:
                     else StateChange(StateType.CANCELLING, "cancellation requested")
                 )
                 row = move(connection, row, change, at)
+                if change.state is StateType.CANCELLING:  # its agent has to stop it
+                    self.db.notify(connection, Wakeup.CANCELLATION)
         return run_from_row(row)
 
 
