@@ -31,15 +31,23 @@ def group_exists(pgid: int) -> bool:
     """Whether any process of the group still runs. Zombies do not count: a leader
     whose parent has gone away may stay a zombie until PID 1 reaps it (which some
     container init processes never do), and waiting for it would only waste the grace."""
+    if not _has_members(pgid):
+        return False
+    if not _has_proc():  # not Linux: cannot tell zombies apart
+        return True
+    return any(group == pgid for _, group in _live_processes())
+
+
+def _has_members(pgid: int) -> bool:
+    """Whether the group has any process, zombies included: one system call, where
+    listing every process of the host costs milliseconds."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # exists, but belongs to someone else
         return True
-    if not _has_proc():  # not Linux: cannot tell zombies apart
-        return True
-    return any(group == pgid for _, group in _live_processes())
+    return True
 
 
 def leader_alive(pid: int) -> bool:
@@ -151,7 +159,7 @@ async def stop_leftovers(pgid: int, grace_seconds: float) -> list[int]:
     given to a new process, and a leader that still runs (the engine, or whatever now
     has its pid) is never touched here.
     """
-    if leader_alive(pgid):
+    if leader_alive(pgid) or not _has_members(pgid):  # the usual case: nothing left
         return []
     leftovers = sorted(pid for pid, group in _live_processes() if group == pgid)
     if not leftovers:
