@@ -18,7 +18,7 @@ CORE = ROOT / "core" / "src"
 
 # Top to bottom. A module may import its own layer and the layers below it.
 LAYERS: dict[str, tuple[str, ...]] = {
-    "interfaces": ("shipway.cli", "shipway.server"),
+    "interfaces": ("shipway.cli", "shipway.server", "shipway._launcher", "shipway._help_page"),
     "orchestration": (
         "shipway.agent",
         "shipway.store",

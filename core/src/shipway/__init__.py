@@ -5,12 +5,13 @@ Names load on first use, so ``shipway --help`` and flow modules start fast.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
 from shipway._version import __version__
 
+TYPE_CHECKING = False  # not typing's: importing typing costs `shipway --help` a tenth
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from shipway._markers import hookimpl
     from shipway.deployments import Deployment
     from shipway.flows import Flow, flow
@@ -48,6 +49,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'shipway' has no attribute {name!r}")
+    import importlib
+
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # later lookups skip __getattr__
     return value

@@ -20,7 +20,9 @@ from shipway.exit_status import ExitStatus
 
 __all__ = ["cli", "main"]
 
-#: Every command: where it is defined, and the first sentence of its help.
+#: Every command: where it is defined, and the first sentence of its help. A change here
+#: changes `shipway --help`: regenerate its kept page, shipway/_help_page.py (see
+#: tests/core/test_cli_fast_help.py).
 _COMMANDS = {
     "agent": LazyCommand(
         "shipway.cli._agent:agent_group",
