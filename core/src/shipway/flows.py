@@ -221,6 +221,13 @@ def _coerce(annotation: Any, value: Any) -> Any:
         return value
     if annotation in _PLAIN_TYPES and type(value) is annotation:
         return value
+    if annotation is float and type(value) is int:  # JSON's 1 for a float, as pydantic does
+        return float(value)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        # `str | None` given None or a str: what pydantic's smart union picks (an exact match).
+        members = typing.get_args(annotation)
+        if type(value) in members and (value is None or type(value) in _PLAIN_TYPES):
+            return value
     from pydantic import (
         PydanticUndefinedAnnotation,
         PydanticUserError,

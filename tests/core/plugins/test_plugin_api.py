@@ -134,8 +134,12 @@ def public_names(module: ModuleType) -> set[str]:
                     names.update(alias.asname or alias.name for alias in node.names)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 names.add(node.name)
-            elif isinstance(node, ast.Assign):
-                names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            elif isinstance(node, ast.Assign):  # `TYPE_CHECKING = False`: typing's, for less
+                names.update(
+                    t.id
+                    for t in node.targets
+                    if isinstance(t, ast.Name) and t.id != "TYPE_CHECKING"
+                )
             elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
                 names.add(node.target.id)
 

@@ -61,7 +61,7 @@ class DeploymentSchedule(BaseModel):
     """When agents run the deployment by themselves: ``cron`` (with ``timezone``) or
     ``interval`` (seconds or text like ``1h30m``, counted from ``anchor``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     cron: str | None = Field(
         default=None, description="A cron expression, e.g. '0 * * * *' (every hour)."
@@ -123,7 +123,7 @@ class Deployment(BaseModel):
     or a mapping with a ``type`` key. ``overrides`` are applied on top of it.
     """
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
     name: str = Field(
         min_length=1,

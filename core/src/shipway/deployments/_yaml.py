@@ -67,12 +67,35 @@ def _read_text(path: Path, display: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads it
 
 
+# libyaml's loader when PyYAML was built with it (the wheels are): several times faster.
+_FastSafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _parse(text: str) -> tuple[Any, yaml.Node | None]:
+    """The document and its node tree (for line numbers), from one parse; a malformed
+    file is parsed again by PyYAML's own loader, whose messages say more."""
+    try:
+        return _parse_with(_FastSafeLoader, text)
+    except yaml.YAMLError:
+        if _FastSafeLoader is yaml.SafeLoader:
+            raise
+    return _parse_with(yaml.SafeLoader, text)
+
+
+def _parse_with(loader_class: Any, text: str) -> tuple[Any, yaml.Node | None]:
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        return (loader.construct_document(node) if node is not None else None), node
+    finally:
+        loader.dispose()
+
+
 def load_yaml(path: Path, display: str) -> tuple[Any, Locations]:
     """Parse ``path``; malformed YAML is a :class:`ConfigError` with file and line."""
     text = _read_text(path, display)
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data, node = _parse(text)
     except yaml.YAMLError as exc:
         problem_mark = getattr(exc, "problem_mark", None)
         context_mark = getattr(exc, "context_mark", None)

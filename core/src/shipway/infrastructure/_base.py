@@ -59,7 +59,7 @@ class Infrastructure(BaseModel):
     Unknown fields are an error, so a typo in a config file never passes silently.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, defer_build=True)
 
     type: str = Field(description="The name this infrastructure is selected by.")
     name: str | None = Field(

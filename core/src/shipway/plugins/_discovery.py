@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from importlib.metadata import EntryPoint, entry_points
+import os
+import sys
+from importlib.metadata import EntryPoint, EntryPoints, entry_points
+from typing import Protocol
 
 __all__ = ["INFRASTRUCTURE_GROUP", "OBSERVER_GROUP", "PluginSource", "find_plugin_sources"]
 
@@ -32,7 +35,8 @@ class PluginSource:
 
 def find_plugin_sources(group: str, name: str | None = None) -> list[PluginSource]:
     """Entry points of ``group`` (only ``name`` if given), de-duplicated, sorted by name."""
-    selected = entry_points(group=group, name=name) if name else entry_points(group=group)
+    found = _installed_entry_points()
+    selected = found.select(group=group, name=name) if name else found.select(group=group)
     seen: set[tuple[str, str, str]] = set()
     sources: list[PluginSource] = []
     for ep in selected:
@@ -53,3 +57,30 @@ def find_plugin_sources(group: str, name: str | None = None) -> list[PluginSourc
             )
         )
     return sorted(sources, key=lambda source: (source.name, source.distribution))
+
+
+class _Selectable(Protocol):
+    """What ``entry_points()`` returns: ``EntryPoints``, or on Python < 3.12 the groups."""
+
+    def select(self, *, name: str = ..., group: str = ...) -> EntryPoints: ...
+
+
+_scanned: tuple[tuple[tuple[str, int], ...], _Selectable] | None = None
+
+
+def _installed_entry_points() -> _Selectable:
+    """Every installed entry point, read once per process: reading them means opening a
+    file of every installed distribution, and a run asks for two groups. Read again
+    when ``sys.path`` or one of its folders changed (a plugin installed meanwhile)."""
+    global _scanned
+    key = tuple((entry, _mtime_ns(entry)) for entry in sys.path)
+    if _scanned is None or _scanned[0] != key:
+        _scanned = (key, entry_points())
+    return _scanned[1]
+
+
+def _mtime_ns(path: str) -> int:
+    try:
+        return os.stat(path or ".").st_mtime_ns
+    except OSError:
+        return -1

@@ -67,7 +67,7 @@ class SecretRef(BaseModel):
     that is the Secret ``db`` and its key ``password`` (a plain name: key ``value``).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     secret: str = Field(
         pattern=SECRET_NAME_PATTERN,
