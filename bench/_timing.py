@@ -27,13 +27,14 @@ class Command:
     argv: list[str]
     cwd: Path | None = None
     seconds: list[float] = dataclasses.field(default_factory=list)
+    extra_env: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def time_once(self) -> float:
         started = time.perf_counter()
         result = subprocess.run(
             self.argv,
             cwd=self.cwd,
-            env=child_environment(),
+            env={**child_environment(), **self.extra_env},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,6 +35,8 @@ class JobFormatError(ValueError):
 
 
 def _new_flow_run_id() -> str:
+    import uuid  # not at the top: the engine reads a job, and uuid costs its start-up
+
     return str(uuid.uuid4())
 
 
