@@ -21,6 +21,17 @@ def child_environment() -> dict[str, str]:
     return env
 
 
+def shipway_script() -> Path:
+    """The ``shipway`` script installed beside this interpreter (what is measured)."""
+    script = Path(sys.executable).parent / "shipway"
+    if not script.exists():
+        sys.exit(
+            f"no shipway script beside {sys.executable}. Run this with the interpreter of "
+            "the environment where shipway is installed, e.g. .venv/bin/python bench/startup.py"
+        )
+    return script
+
+
 @dataclasses.dataclass
 class Command:
     label: str

@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _timing import Command, measure, print_table
+from _timing import Command, measure, print_table, shipway_script
 
 AIM = 1.10
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -57,10 +57,7 @@ def main() -> int:
     args = parser.parse_args()
     if min(args.distributions, args.runs) < 1:
         parser.error("--distributions and --runs must be at least 1")
-    shipway = Path(sys.executable).parent / "shipway"
-    if not shipway.exists():
-        sys.exit(f"no shipway script beside {sys.executable}: run this with the interpreter "
-                 "of the environment where shipway is installed")
+    shipway = shipway_script()
 
     with tempfile.TemporaryDirectory(prefix="shipway-bench-") as temporary:
         folder = Path(temporary)

@@ -22,22 +22,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from _timing import Command, measure, print_table, ratio_line
+from _timing import Command, measure, print_table, ratio_line, shipway_script
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BARE_CALL = "from flows.hello import hello_world; hello_world()"
 HELP_AIM = 4.0
 RUN_AIM = 3.0
-
-
-def shipway_script() -> Path:
-    script = Path(sys.executable).parent / "shipway"
-    if not script.exists():
-        sys.exit(
-            f"no shipway script beside {sys.executable}. Run this with the interpreter of "
-            "the environment where shipway is installed, e.g. .venv/bin/python bench/startup.py"
-        )
-    return script
 
 
 def main() -> int:

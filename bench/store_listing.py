@@ -28,7 +28,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from _timing import Command, measure, print_table
+from _timing import Command, measure, print_table, shipway_script
 
 from shipway.states import StateType
 from shipway.store import DeploymentSpec, open_store
@@ -104,10 +104,7 @@ def main() -> int:
     if min(args.runs, args.deployments, args.repeat) < 1:
         parser.error("--runs, --deployments and --repeat must be at least 1")
 
-    shipway = Path(sys.executable).parent / "shipway"
-    if not shipway.exists():
-        sys.exit(f"no shipway script beside {sys.executable}: run this with the interpreter "
-                 "of the environment where shipway is installed")
+    shipway = shipway_script()
     with tempfile.TemporaryDirectory(prefix="shipway-bench-") as temporary:
         home = Path(temporary)
         os.environ["SHIPWAY_HOME"] = str(home)

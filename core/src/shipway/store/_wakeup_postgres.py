@@ -5,12 +5,13 @@ connecting again whenever it is lost."""
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 
 import anyio
 import sqlalchemy as sa
 
-from shipway.store._wakeups import ALL_WAKEUPS, Inbox, Wakeup, WakeupListener, log
+from shipway.store._wakeups import ALL_WAKEUPS, Inbox, Wakeup, WakeupListener, log, receiving
 
 __all__ = ["CHANNEL", "notify_statement", "postgres_listener"]
 
@@ -29,14 +30,9 @@ def notify_statement(wakeups: frozenset[Wakeup]) -> sa.Select[tuple[str]]:
 @contextlib.asynccontextmanager
 async def postgres_listener(url: sa.URL) -> AsyncIterator[WakeupListener]:
     """Listen on ``CHANNEL`` of the database at ``url`` until the block ends."""
-    inbox = Inbox()
     conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(_listen, conninfo, inbox)
-        try:
-            yield inbox
-        finally:
-            tasks.cancel_scope.cancel()
+    async with receiving(functools.partial(_listen, conninfo)) as listener:
+        yield listener
 
 
 async def _listen(conninfo: str, inbox: Inbox) -> None:

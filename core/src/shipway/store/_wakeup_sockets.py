@@ -10,6 +10,7 @@ it. A full socket buffer drops the datagram: its agent has wake-ups waiting alre
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import socket
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import anyio
 
-from shipway.store._wakeups import Inbox, Wakeup, WakeupListener, log
+from shipway.store._wakeups import Inbox, Wakeup, WakeupListener, log, receiving
 
 __all__ = ["poke_sockets", "socket_directory", "socket_listener"]
 
@@ -71,20 +72,14 @@ def poke_sockets(directory: Path, wakeups: Collection[Wakeup]) -> None:
 async def socket_listener(directory: Path) -> AsyncIterator[WakeupListener]:
     """Listen on a new socket in ``directory`` until the block ends; without one (a
     folder that cannot be made), a listener that never wakes."""
-    inbox = Inbox()
     bound = _bind(directory)
     if bound is None:
-        yield inbox
+        yield Inbox()
         return
     receiver, path = bound
-    inbox.listening.set()
     try:
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(_receive, receiver, inbox)
-            try:
-                yield inbox
-            finally:
-                tasks.cancel_scope.cancel()
+        async with receiving(functools.partial(_receive, receiver)) as listener:
+            yield listener
     finally:
         receiver.close()
         with contextlib.suppress(OSError):
@@ -108,6 +103,7 @@ def _bind(directory: Path) -> tuple[socket.socket, Path] | None:
 
 
 async def _receive(receiver: socket.socket, inbox: Inbox) -> None:
+    inbox.listening.set()  # bound already: a datagram sent from now on waits for us
     while True:
         await anyio.wait_readable(receiver)
         while True:

@@ -11,13 +11,15 @@ polling as well, only less urgently.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Protocol
 
 import anyio
 
-__all__ = ["ALL_WAKEUPS", "Inbox", "Wakeup", "WakeupListener"]
+__all__ = ["ALL_WAKEUPS", "Inbox", "Wakeup", "WakeupListener", "receiving"]
 
 log = logging.getLogger("shipway.store")
 
@@ -84,3 +86,17 @@ class Inbox:
         self._arrived = anyio.Event()
         wakeups, self._pending = frozenset(self._pending), set()
         return wakeups
+
+
+@contextlib.asynccontextmanager
+async def receiving(
+    receive: Callable[[Inbox], Coroutine[object, object, None]],
+) -> AsyncIterator[WakeupListener]:
+    """A listener whose inbox ``receive`` fills, in a task that runs until the block ends."""
+    inbox = Inbox()
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(receive, inbox)
+        try:
+            yield inbox
+        finally:
+            tasks.cancel_scope.cancel()
