@@ -8,6 +8,7 @@ import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -133,3 +134,29 @@ def test_a_path_too_long_for_a_socket_uses_a_private_temporary_folder(
         assert oct(directory.stat().st_mode & 0o777) == oct(0o700)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_postgres_listener_listens_again_after_the_server_restarts(
+    store: Store, postgres_server: Any, tmp_path: Path
+) -> None:
+    if not postgres_server.can_restart:
+        pytest.skip("the PostgreSQL server is not one the tests started")
+    apply(store, "hello", tmp_path)
+
+    async def scenario() -> tuple[frozenset[Wakeup], frozenset[Wakeup]]:
+        async with store.listen() as listener:
+            assert isinstance(listener, Inbox)
+            with anyio.fail_after(10):
+                await listener.listening.wait()
+            await anyio.to_thread.run_sync(postgres_server.stop)
+            await anyio.to_thread.run_sync(postgres_server.start)
+            with anyio.fail_after(60):
+                after_restart = await listener.wait()  # it may have missed some
+            await anyio.to_thread.run_sync(lambda: store.create_flow_run("hello"))
+            with anyio.fail_after(10):
+                return after_restart, await listener.wait()
+
+    after_restart, then = anyio.run(scenario)
+    assert after_restart == set(Wakeup)
+    assert then == {Wakeup.RUN_CREATED}
