@@ -24,6 +24,7 @@ HELP = (
     '  plugin      Develop shipway plugins.\n'
     '  plugins     List every discovered plugin: type name, distribution,...\n'
     '  run         Run deployment NAME now on its infrastructure and stream...\n'
+    '  server      Serve the REST API and web UI over the store.\n'
     '  work-queue  List work queues and set their limits.\n'
 )
 
