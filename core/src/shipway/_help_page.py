@@ -20,7 +20,7 @@ HELP = (
     '  flow-run    List, inspect, follow and cancel flow runs.\n'
     "  image       Build images that run this project's flows.\n"
     '  infra       Preview what a deployment would run, and show...\n'
-    '  migrate     Rewrite PATHS (Python files, or directories searched for...\n'
+    '  migrate     Move PATHS from Prefect 2 to shipway: Python files,...\n'
     '  plugin      Develop shipway plugins.\n'
     '  plugins     List every discovered plugin: type name, distribution,...\n'
     '  run         Run deployment NAME now on its infrastructure and stream...\n'
