@@ -13,7 +13,7 @@ from anyio.abc import TaskStatus
 from shipway.agent._base import log
 from shipway.agent._recovery import Recovery
 from shipway.states import StateType
-from shipway.store import Wakeup
+from shipway.store import Wakeup, WakeupSource
 
 __all__ = ["Polling"]
 
@@ -57,9 +57,13 @@ class Polling(Recovery):
         """Wake the loop as soon as the store says there is work (the poll stays the
         fallback: a listener that fails leaves the agent polling). Started once it
         listens, or after a few seconds without (the store is slow to answer)."""
+        store = self.store
+        if not isinstance(store, WakeupSource):  # it cannot wake us: poll only
+            task_status.started()
+            return
         started = False
         try:
-            async with self.store.listen() as listener:
+            async with store.listen() as listener:
                 with anyio.move_on_after(_LISTEN_START_SECONDS):
                     await listener.listening.wait()
                 task_status.started()

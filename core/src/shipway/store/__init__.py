@@ -43,8 +43,9 @@ Deviations from / additions to the orchestration contract (for the agent's autho
   ``typing.Protocol``; ``Store`` implements it, and so does ``RemoteStore`` (the same
   calls over a shipway server's internal agent API, ``_remote``; JSON by ``_wire``).
 - ``Store.listen()`` (extra): wake-ups (:class:`Wakeup`) when a run is created, a
-  cancellation asked for or a schedule changed, through a :class:`WakeupListener`; a
-  remote store implements the same. Agents poll as well.
+  cancellation asked for or a schedule changed, through a :class:`WakeupListener`; the
+  protocol :class:`WakeupSource` (a store that has none, ``RemoteStore`` today, leaves
+  its agents polling). Agents poll as well.
 - ``StoreRefused`` (extra): the server answers but refuses the URL (no such database or
   user, wrong password); not retryable for a command, retried by a running agent.
 """
@@ -80,7 +81,7 @@ from shipway.store._secret_key import SecretKeyError
 from shipway.store._store import Store, open_store
 from shipway.store._transitions import Retry, StateChange
 from shipway.store._url import DATABASE_URL_VAR, HOME_VAR, database_url, mask_url, shipway_home
-from shipway.store._wakeups import Wakeup, WakeupListener
+from shipway.store._wakeups import Wakeup, WakeupListener, WakeupSource
 
 __all__ = [
     "ACTIVE_STATES",
@@ -114,6 +115,7 @@ __all__ = [
     "StoredLogLine",
     "Wakeup",
     "WakeupListener",
+    "WakeupSource",
     "WorkQueueRecord",
     "database_url",
     "mask_url",

@@ -15,11 +15,11 @@ import contextlib
 import enum
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import anyio
 
-__all__ = ["ALL_WAKEUPS", "Inbox", "Wakeup", "WakeupListener", "receiving"]
+__all__ = ["ALL_WAKEUPS", "Inbox", "Wakeup", "WakeupListener", "WakeupSource", "receiving"]
 
 log = logging.getLogger("shipway.store")
 
@@ -65,6 +65,15 @@ class WakeupListener(Protocol):
         empty). A listener that cannot listen (no socket, no connection) just waits
         longer: the agent's poll is the fallback."""
         ...
+
+
+@runtime_checkable
+class WakeupSource(Protocol):
+    """A store that can wake agents (``Store`` can; a store that cannot, such as
+    ``RemoteStore`` today, leaves its agents polling): a protocol of its own, beside
+    ``StoreInterface``, since a wake-up is not a request and an answer."""
+
+    def listen(self) -> contextlib.AbstractAsyncContextManager[WakeupListener]: ...
 
 
 class Inbox:
