@@ -2,7 +2,7 @@
 and the flow or task it came from; plain output has neither.
 
 Revision ID: 0005_log_levels
-Revises: 0006_run_list_indexes
+Revises: 0004_run_list_indexes
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_log_levels"
-down_revision = "0006_run_list_indexes"
+down_revision = "0004_run_list_indexes"
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ page of 50 among 100,000 runs reads 50 index entries and sorts nothing. The inde
 (scheduled_time, created) becomes (scheduled_time, created, id): the same, with the tie
 broken too.
 
-Revision ID: 0006_run_list_indexes
+Revision ID: 0004_run_list_indexes
 Revises: 0003_run_leases
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0006_run_list_indexes"
+revision = "0004_run_list_indexes"
 down_revision = "0003_run_leases"
 branch_labels = None
 depends_on = None
