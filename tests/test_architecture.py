@@ -35,6 +35,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "contracts": (
         "shipway.infrastructure",
         "shipway.storage",
+        # `python -m shipway.engine`: composes the storage pull with the engine below it.
+        "shipway.engine.__main__",
         "shipway.plugins",
         "shipway.hookspecs",
         "shipway.states",

@@ -211,7 +211,7 @@ class TestErrors:
         )
         assert message == (
             "shipway.yaml:2: unknown top-level key 'deployment' "
-            "(expected: infrastructure, deployments)"
+            "(expected: infrastructure, storage, deployments)"
         )
 
     def test_deployments_not_a_list(self, write: Write) -> None:

@@ -1,9 +1,10 @@
 """Plugins import the core only through the modules made for them.
 
-``shipway``, ``shipway.infrastructure``, ``shipway.jobs`` and ``shipway.testing`` are the
-plugin author's API; everything else (``shipway.engine``, ``shipway.plugins``...) may
-change without notice. The first-party plugins, the template that ``shipway plugin new``
-copies and the tutorial's plugin are what authors read, so they hold to it too.
+``shipway``, ``shipway.infrastructure``, ``shipway.storage``, ``shipway.jobs`` and
+``shipway.testing`` are the plugin author's API; everything else (``shipway.engine``,
+``shipway.plugins``...) may change without notice. The first-party plugins, the template
+that ``shipway plugin new`` copies and the tutorial's plugin are what authors read, so
+they hold to it too.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PLUGIN_API = {"shipway", "shipway.infrastructure", "shipway.jobs", "shipway.testing"}
+PLUGIN_API = {
+    "shipway",
+    "shipway.infrastructure",
+    "shipway.jobs",
+    "shipway.storage",
+    "shipway.testing",
+}
 PLUGIN_SOURCES = [
     *sorted(REPO.glob("plugins/*/src/**/*.py")),
     *sorted(REPO.glob("core/src/shipway/plugin_template/src/**/*.py.tmpl")),

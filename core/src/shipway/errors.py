@@ -17,8 +17,14 @@ Every one in the core, with where it lives (exit status 2 unless noted)::
     │   ├── InfrastructureNotFound        shipway.infrastructure
     │   ├── InfrastructureNotAvailable    shipway.infrastructure
     │   └── InfrastructureUnreachable     shipway.infrastructure  (exit status 3)
+    ├── StorageError                      shipway.storage       (code not pushed or pulled)
+    │   ├── StorageRefNotFound            shipway.storage
+    │   ├── StorageUnreachable            shipway.storage
+    │   └── StorageCredentialsRejected    shipway.storage
     ├── PluginError                       shipway.plugins
-    │   ├── UnknownInfrastructureType     shipway.plugins
+    │   ├── UnknownPluginType             shipway.plugins
+    │   │   ├── UnknownInfrastructureType shipway.plugins
+    │   │   └── UnknownStorageType        shipway.plugins
     │   ├── PluginCollisionError          shipway.plugins
     │   ├── PluginLoadError               shipway.plugins
     │   └── PluginBlockedError            shipway.plugins

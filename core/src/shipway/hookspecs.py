@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from shipway.infrastructure import Infrastructure, JobAdditions
     from shipway.jobs import Job
     from shipway.states import State
+    from shipway.storage import Storage
 
 HOOKSPEC_VERSION = 1
 """Raised only when a hook changes incompatibly (an argument removed or renamed)."""
@@ -34,6 +35,18 @@ def shipway_infrastructure_types() -> Sequence[type[Infrastructure]]:  # type: i
     users select it by.
 
     .. versionadded:: 0.1.0
+    """
+
+
+@hookspec
+def shipway_storage_types() -> Sequence[type[Storage]]:  # type: ignore[empty-body]
+    """Return the :class:`~shipway.storage.Storage` classes this plugin provides.
+
+    Each class's ``type`` default must equal the name of an entry point in the
+    ``shipway.storage`` group that points at this module; that is the name a
+    ``storage:`` block selects it by. Resolved exactly like infrastructure types.
+
+    .. versionadded:: 0.2.0
     """
 
 

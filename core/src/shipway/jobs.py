@@ -47,8 +47,11 @@ class Job:
     ``working_dir`` is the project directory: relative file entrypoints resolve
     against it and it goes first on ``sys.path``, so a flow can import its siblings.
     An infrastructure that runs elsewhere (a container) may replace it with
-    :meth:`replace`. Unknown keys in the hand-over are ignored, so an older engine
-    in an image keeps accepting jobs from a newer ``shipway``.
+    :meth:`replace`. ``storage`` (a storage block: its fields with ``type``) and
+    ``storage_ref`` say where the code comes from: the engine pulls that ref before it
+    imports the flow, and ``working_dir`` becomes the pulled project. Unknown keys in the
+    hand-over are ignored, so an older engine in an image keeps accepting jobs from a
+    newer ``shipway``.
     """
 
     entrypoint: str
@@ -57,6 +60,8 @@ class Job:
     flow_name: str = ""
     deployment_name: str | None = None
     working_dir: str | None = None
+    storage: Mapping[str, Any] | None = None
+    storage_ref: str | None = None
 
     def __post_init__(self) -> None:
         if not self.flow_name:
@@ -77,7 +82,10 @@ class Job:
         return dataclasses.replace(self, **changes)
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), separators=(",", ":"), sort_keys=True)
+        data = dataclasses.asdict(self)
+        if self.storage is None:  # a job without storage reads as it did before storage
+            del data["storage"], data["storage_ref"]
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str, *, source: str = JOB_ENV_VAR) -> Job:
@@ -95,11 +103,14 @@ class Job:
             raise JobFormatError(f"{source} 'parameters' must be a JSON object")
         # A hand-over written by hand or by a foreign tool: wrong types would otherwise
         # surface as a traceback from deep inside the engine.
-        for key in ("entrypoint", "flow_run_id", "flow_name", "deployment_name", "working_dir"):
+        optional_keys = ("deployment_name", "working_dir", "storage_ref")
+        for key in ("entrypoint", "flow_run_id", "flow_name", *optional_keys):
             value = data.get(key)
-            optional = key in ("deployment_name", "working_dir") or key not in data
+            optional = key in optional_keys or key not in data
             if not (isinstance(value, str) or (value is None and optional)):
                 raise JobFormatError(f"{source} {key!r} must be a string, not {value!r}")
+        if not isinstance(data.get("storage") or {}, dict):
+            raise JobFormatError(f"{source} 'storage' must be a JSON object or null")
         if not data["entrypoint"]:
             raise JobFormatError(f"{source} 'entrypoint' is empty")
         return cls(**{key: value for key, value in data.items() if key in known})

@@ -9,7 +9,7 @@ from shipway.deployments._model import Deployment, collect_deployments
 from shipway.deployments._overrides import merge_overrides, parse_override_args
 from shipway.deployments._resolve import Locator, Resolution, RunRequest, resolve_run
 from shipway.deployments._resolve_file import resolve_deployment, resolve_infrastructure
-from shipway.deployments._spec import DeploymentSpec, deployment_spec
+from shipway.deployments._spec import DeploymentSpec, deployment_spec, push_code
 
 __all__ = [
     "DEFAULT_FILE",
@@ -25,6 +25,7 @@ __all__ = [
     "load_deployment_file",
     "merge_overrides",
     "parse_override_args",
+    "push_code",
     "resolve_deployment",
     "resolve_infrastructure",
     "resolve_run",

@@ -19,11 +19,11 @@ from shipway.errors import ConfigError, DeploymentNotFound, ShipwayError
 __all__ = ["DEFAULT_FILE", "DeploymentFile", "load_deployment_file"]
 
 DEFAULT_FILE = "shipway.yaml"
-_TOP_LEVEL_KEYS = ("infrastructure", "deployments")
+_TOP_LEVEL_KEYS = ("infrastructure", "storage", "deployments")
 
 
 class DeploymentFile:
-    """The deployments and named infrastructure blocks of one file."""
+    """The deployments and named infrastructure and storage blocks of one file."""
 
     def __init__(
         self,
@@ -32,10 +32,12 @@ class DeploymentFile:
         blocks: dict[str, dict[str, Any]] | None = None,
         locate: Locations | None = None,
         display: str | None = None,
+        storage_blocks: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.path = path
         self.display = display or str(path)
         self.blocks = blocks or {}
+        self.storage_blocks = storage_blocks or {}
         self.locate = locate or Locations(self.display)
         self.deployments: dict[str, Deployment] = {}
         self._index: dict[str, int] = {}
@@ -105,18 +107,8 @@ def _load_yaml(path: Path, display: str) -> DeploymentFile:
                 f"unknown top-level key {key!r} (expected: {', '.join(_TOP_LEVEL_KEYS)})",
                 location=locate((key,)),
             )
-    blocks = data.get("infrastructure") or {}
-    if not isinstance(blocks, dict):
-        raise ConfigError(
-            "'infrastructure' must map block names to settings, e.g.  local: {type: process}",
-            location=locate(("infrastructure",)),
-        )
-    for block_name, block in blocks.items():
-        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-            raise ConfigError(
-                f"infrastructure block {block_name!r} needs a 'type' (e.g. type: process)",
-                location=locate(("infrastructure", block_name)),
-            )
+    blocks = _named_blocks(data, "infrastructure", "local", "process", locate)
+    storage_blocks = _named_blocks(data, "storage", "code", "git-repository", locate)
     entries = data.get("deployments") or []
     if not isinstance(entries, list):
         raise ConfigError(
@@ -141,9 +133,27 @@ def _load_yaml(path: Path, display: str) -> DeploymentFile:
                 locate=locate,
                 model=Deployment,
             ) from exc
-    return DeploymentFile(
-        path, deployments, {str(k): v for k, v in blocks.items()}, locate, display
-    )
+    return DeploymentFile(path, deployments, blocks, locate, display, storage_blocks)
+
+
+def _named_blocks(
+    data: dict[str, Any], section: str, example_name: str, example_type: str, locate: Locations
+) -> dict[str, dict[str, Any]]:
+    """The ``infrastructure:`` or ``storage:`` section: block names to settings with a type."""
+    blocks = data.get(section) or {}
+    if not isinstance(blocks, dict):
+        raise ConfigError(
+            f"'{section}' must map block names to settings, "
+            f"e.g.  {example_name}: {{type: {example_type}}}",
+            location=locate((section,)),
+        )
+    for block_name, block in blocks.items():
+        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+            raise ConfigError(
+                f"{section} block {block_name!r} needs a 'type' (e.g. type: {example_type})",
+                location=locate((section, block_name)),
+            )
+    return {str(name): block for name, block in blocks.items()}
 
 
 def _load_python(path: Path, display: str) -> DeploymentFile:

@@ -27,6 +27,7 @@ from shipway.schedules import (
     parse_duration,
     validate_schedule,
 )
+from shipway.storage import Storage
 
 __all__ = ["Deployment", "DeploymentSchedule", "collect_deployments"]
 
@@ -140,9 +141,16 @@ class Deployment(BaseModel):
         description="A type name, a block name from this file, a mapping with 'type', "
         "or an Infrastructure instance.",
     )
+    storage: Any = Field(
+        default=None,
+        description="Where runs get the code: a storage type name, a block name from this "
+        "file's 'storage:' section, a mapping with 'type', or a Storage instance. "
+        "None: the code is read in the project directory where the run executes.",
+    )
     overrides: dict[str, Any] = Field(
         default_factory=dict,
-        description="Fields set on top of the infrastructure; env and labels merge key by key.",
+        description="Fields set on top of the infrastructure; env and labels merge key by "
+        "key; a 'storage' mapping is set on top of the storage.",
     )
     tags: list[str] = Field(
         default_factory=list, description="Free-form tags, shown by `shipway deployment ls`."
@@ -216,6 +224,20 @@ class Deployment(BaseModel):
         raise ValueError(
             "must be a type name, a block name, a mapping with 'type', "
             f"or an Infrastructure instance, not {type(value).__name__}"
+        )
+
+    @field_validator("storage", mode="before")
+    @classmethod
+    def _storage_shape(cls, value: Any) -> Any:
+        if value is None or isinstance(value, (Storage, str)):
+            return value
+        if isinstance(value, dict):
+            if not isinstance(value.get("type"), str):
+                raise ValueError("an inline storage mapping needs a 'type' (e.g. git-repository)")
+            return value
+        raise ValueError(
+            "must be a storage type name, a block name, a mapping with 'type', "
+            f"or a Storage instance, not {type(value).__name__}"
         )
 
     def __init__(self, /, **data: Any) -> None:

@@ -1,5 +1,6 @@
 """The one path from a deployment's infrastructure and its override layers to what a run
-needs: a validated Infrastructure instance and the Job.
+needs: a validated Infrastructure instance, the Storage its code comes from (if any) and
+the Job.
 
 Every caller goes through :func:`resolve_run`: ``shipway run``, ``infra preview``,
 ``deployment inspect`` and ``deployment apply`` for a file's deployment (errors point at
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from shipway.deployments._overrides import merge_overrides
+from shipway.deployments._resolve_storage import StorageLocator, resolve_storage, without_storage
 from shipway.deployments._validation import config_error_from_validation, problems_on_one_line
 from shipway.deployments._yaml import Loc
 from shipway.errors import ConfigError, ParameterError
@@ -24,6 +26,7 @@ from shipway.infrastructure import Infrastructure
 from shipway.jobs import Job, JobFormatError
 from shipway.plugins import PluginError, PluginRegistry, UnknownInfrastructureType, get_registry
 from shipway.secrets import reveal
+from shipway.storage import Storage
 
 __all__ = ["Locator", "Resolution", "RunRequest", "resolve_run"]
 
@@ -45,22 +48,29 @@ class RunRequest:
     infrastructure: Infrastructure | Mapping[str, Any]
     """An instance, or its fields with a ``type`` key (the type is resolved by name)."""
     overrides: tuple[Mapping[str, Any], ...] = ()
-    """Applied in order on top of ``infrastructure`` (see ``merge_overrides``)."""
+    """Applied in order on top of ``infrastructure`` (see ``merge_overrides``); a layer's
+    ``storage`` mapping applies to ``storage``."""
     parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     """Complete: the deployment's defaults already merged with the run's own."""
     flow_run_id: str | None = None
     """None: a new id."""
+    storage: Storage | Mapping[str, Any] | None = None
+    """Where the code comes from: an instance, or its fields with a ``type`` key; None:
+    the code is read in ``working_dir``, where the run executes."""
+    storage_ref: str | None = None
+    """The content ref pushed to ``storage`` (None: not pushed yet)."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Resolution:
-    """What a run needs: where it runs and what it runs."""
+    """What a run needs: where it runs, where its code comes from, and what it runs."""
 
     infrastructure: Infrastructure
+    storage: Storage | None
     job: Job
 
 
-class Locator(Protocol):
+class Locator(StorageLocator, Protocol):
     """Where a request's values were written (a file and line, ``--override``), so that
     errors point there. Without a locator, errors say what is wrong on one line."""
 
@@ -84,11 +94,17 @@ class Locator(Protocol):
 def resolve_run(
     request: RunRequest, *, registry: PluginRegistry | None = None, locator: Locator | None = None
 ) -> Resolution:
-    """Merge the override layers into the infrastructure, resolve its type through the
-    registry (only that plugin is loaded), validate it and build the job.
+    """Merge the override layers into the infrastructure and the storage, resolve their
+    types through the registry (only those plugins are loaded), validate them and build
+    the job (which carries the storage block and ref to the engine).
 
     Raises a ``ShipwayError`` saying what is wrong; nothing is started."""
-    infrastructure = _resolve_infrastructure(request, registry or get_registry(), locator)
+    registry = registry or get_registry()
+    infrastructure = _resolve_infrastructure(request, registry, locator)
+    storage = resolve_storage(
+        request.deployment_name, request.storage, request.overrides, registry, locator
+    )
+    block = None if storage is None else reveal(storage.block())
     try:
         job = Job(
             entrypoint=request.entrypoint,
@@ -96,11 +112,14 @@ def resolve_run(
             flow_name=request.flow_name,
             deployment_name=request.deployment_name,
             working_dir=request.working_dir,
+            storage=block,
+            storage_ref=request.storage_ref if storage is not None else None,
             **({"flow_run_id": request.flow_run_id} if request.flow_run_id else {}),
         )
     except JobFormatError as exc:
         raise ParameterError(str(exc)) from None
-    return Resolution(infrastructure, job)
+    return Resolution(infrastructure, storage, job)
+
 
 
 def _resolve_infrastructure(
@@ -114,7 +133,8 @@ def _resolve_infrastructure(
     else:
         data = reveal(base)  # stored secrets decrypted (UnreadableSecret names one that fails)
         cls = _resolve_type(registry, data.get("type"), request, locator)
-    for layer, overrides in enumerate(request.overrides):
+    layers = [without_storage(layer) for layer in request.overrides]
+    for layer, overrides in enumerate(layers):
         wanted = overrides.get("type")
         if wanted is not None and wanted != cls.type_name():
             # Quietly running on the old type would be worse than refusing.
@@ -124,7 +144,7 @@ def _resolve_infrastructure(
                 location=locator.locate(layer, ("type",)) if locator else None,
                 hint=_TYPE_CHANGE_HINT if locator else None,
             )
-    merged = merge_overrides(data, *(reveal(layer) for layer in request.overrides))
+    merged = merge_overrides(data, *(reveal(layer) for layer in layers))
     merged["type"] = cls.type_name()  # `type: null` in an override resets to the same
     try:
         return cls.model_validate(merged)

@@ -13,6 +13,7 @@ from shipway.deployments._resolve import Resolution, RunRequest, resolve_run
 from shipway.deployments._yaml import Loc
 from shipway.infrastructure import Infrastructure
 from shipway.plugins import PluginRegistry
+from shipway.storage import Storage
 
 __all__ = ["resolve_deployment", "resolve_infrastructure"]
 
@@ -45,6 +46,7 @@ def resolve_deployment(
         infrastructure, prefix, type_at = {"type": spec}, own, own
     else:  # an instance, or an inline mapping with a type
         infrastructure, prefix, type_at = spec, own, (*own, "type")
+    storage, storage_prefix = _storage_of(source, deployment, index)
     request = RunRequest(
         deployment_name=deployment.name,
         entrypoint=deployment.entrypoint,
@@ -54,9 +56,24 @@ def resolve_deployment(
         overrides=(deployment.overrides, overrides or {}),
         parameters={**deployment.parameters, **(parameters or {})},
         flow_run_id=flow_run_id,
+        storage=storage,
     )
-    locator = _FileLocator(source, index, prefix, source.locate(type_at))
+    locator = _FileLocator(source, index, prefix, source.locate(type_at), storage_prefix)
     return resolve_run(request, registry=registry, locator=locator)
+
+
+def _storage_of(
+    source: DeploymentFile, deployment: Deployment, index: int
+) -> tuple[Storage | Mapping[str, Any] | None, Loc]:
+    """The deployment's storage (a block of the file wins over a type of that name), and
+    where the file sets it."""
+    spec = deployment.storage
+    own: Loc = ("deployments", index, "storage")
+    if isinstance(spec, str) and spec in source.storage_blocks:
+        return source.storage_blocks[spec], ("storage", spec)
+    if isinstance(spec, str):
+        return {"type": spec}, own
+    return spec, own
 
 
 def resolve_infrastructure(
@@ -80,10 +97,21 @@ class _FileLocator:
     index: int
     prefix: Loc
     type_location: str
+    storage_prefix: Loc
 
     @property
     def blocks(self) -> Sequence[str]:
         return list(self.source.blocks)
+
+    @property
+    def storage_blocks(self) -> Sequence[str]:
+        return list(self.source.storage_blocks)
+
+    def locate_storage(self, field: Loc) -> str:
+        located = self.source.locate((*self.storage_prefix, *field))
+        if located != self.source.display:
+            return located
+        return self.source.locate(("deployments", self.index, "storage"))
 
     def locate(self, layer: int | None, field: Loc) -> str:
         if layer == _COMMAND_LINE:

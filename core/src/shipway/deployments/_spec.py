@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from shipway.deployments._files import DeploymentFile
 from shipway.deployments._model import Deployment
 from shipway.deployments._resolve import RunRequest
-from shipway.deployments._resolve_file import resolve_infrastructure
+from shipway.deployments._resolve_file import resolve_deployment
+from shipway.errors import ConfigError
 from shipway.names import check_name_length
 from shipway.plugins import PluginRegistry
 from shipway.schedules import Schedule
-from shipway.secrets import dump_keeping_secrets
+from shipway.secrets import dump_keeping_secrets, reveal
+from shipway.storage import load_storage
 
-__all__ = ["DeploymentSpec", "deployment_spec"]
+__all__ = ["DeploymentSpec", "deployment_spec", "push_code"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +28,8 @@ class DeploymentSpec:
     ``infrastructure`` is the resolved infrastructure as JSON (with ``type``), except
     that secret values are ``SecretStr`` (the store encrypts them, displays mask them) and
     secret references stay references (``{"secret": NAME}``, read when a run starts).
+    ``storage`` is the resolved storage block the same way (None: no storage), and
+    ``storage_ref`` the content ref last pushed to it (None: not pushed yet).
     """
 
     name: str
@@ -40,6 +45,8 @@ class DeploymentSpec:
     schedule: Schedule | None = None
     retries: int = 0
     retry_delay_seconds: float = 0.0
+    storage: dict[str, Any] | None = None
+    storage_ref: str | None = None
 
     def __post_init__(self) -> None:
         check_name_length("the deployment name", self.name)
@@ -62,6 +69,8 @@ class DeploymentSpec:
             infrastructure=self.infrastructure,
             overrides=(overrides or {},),
             parameters={**self.parameters, **(parameters or {})},
+            storage=self.storage,
+            storage_ref=self.storage_ref,
         )
 
 
@@ -70,8 +79,9 @@ def deployment_spec(
 ) -> DeploymentSpec:
     """What the store keeps of a file's deployment: the infrastructure resolved and
     validated through the plugin registry here, so that an agent gets a complete,
-    checked definition."""
-    infrastructure = resolve_infrastructure(deployment, source, registry=registry)
+    checked definition. Its code is not pushed here: see :func:`push_code`."""
+    resolution = resolve_deployment(source, deployment, registry=registry)
+    infrastructure = resolution.infrastructure
     # The real secret values, not pydantic's "**********": an agent runs with them.
     dumped = {"type": infrastructure.type, **dump_keeping_secrets(infrastructure)}
     return DeploymentSpec(
@@ -88,4 +98,23 @@ def deployment_spec(
         schedule=deployment.schedule.to_schedule() if deployment.schedule else None,
         retries=deployment.retries,
         retry_delay_seconds=deployment.retry_delay_seconds,
+        storage=None if resolution.storage is None else resolution.storage.block(),
     )
+
+
+def push_code(
+    spec: DeploymentSpec, *, allow_dirty: bool = False, registry: PluginRegistry | None = None
+) -> DeploymentSpec:
+    """Push the code of ``spec``'s project directory to its storage, and return the spec
+    with the new ``storage_ref`` (``spec`` itself when it has no storage)."""
+    if spec.storage is None:
+        return spec
+    if spec.working_dir is None or not Path(spec.working_dir).is_dir():
+        raise ConfigError(
+            f"cannot push the code of deployment {spec.name!r}: its project directory "
+            f"{spec.working_dir!r} does not exist here",
+            hint="Push from the machine (and checkout) where it was applied, or apply it again.",
+        )
+    storage = load_storage(reveal(spec.storage), registry=registry)
+    ref = storage.push(Path(spec.working_dir), allow_dirty=allow_dirty)
+    return dataclasses.replace(spec, storage_ref=ref)

@@ -5,6 +5,10 @@
 validates its parameters, runs it and exits with a ``shipway.exit_status.ExitStatus``
 (or the status the flow gave ``sys.exit``). It never talks to a database; the
 infrastructure reports the exit status upwards.
+
+A job whose code comes from storage is prepared first (its code pulled, ``working_dir``
+pointed at it) by the step ``python -m shipway.engine`` passes in (see ``__main__``): the
+engine itself knows no plugin kind.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -27,7 +31,7 @@ from shipway.errors import ShipwayError
 from shipway.exit_status import ExitStatus
 from shipway.jobs import EXIT_STATUS_FILE_VAR, Job, JobFormatError
 
-__all__ = ["EXIT_STATUS_FILE_VAR", "run_job"]
+__all__ = ["EXIT_STATUS_FILE_VAR", "JobPreparation", "run_job"]
 
 _SHIPWAY_DIR = str(Path(__file__).resolve().parent.parent)
 _NOT_USER_CODE = (_SHIPWAY_DIR, "<frozen importlib.")
@@ -60,10 +64,17 @@ def _print_user_error(exc: BaseException) -> None:
     sys.stderr.flush()
 
 
-def run_job(job: Job) -> int:
-    """Run one job in this process and return the engine's exit code."""
+JobPreparation = Callable[[Job], Job]
+"""What runs before the flow is imported, returning the job to run (its code pulled)."""
+
+
+def run_job(job: Job, prepare: JobPreparation | None = None) -> int:
+    """Run one job in this process and return the engine's exit code. ``prepare``
+    failing with a ``ShipwayError`` means the run could not start, like a missing flow."""
     use_log_lines()  # before the flow's module logs: records travel as shipway.log_lines
     try:
+        if prepare is not None:
+            job = prepare(job)
         flow = load_flow(job.entrypoint, job.working_dir)
         parameters = flow.validate_parameters(job.parameters)
     except ShipwayError as exc:
@@ -113,7 +124,9 @@ async def _await(awaitable: Any) -> Any:
     return await awaitable
 
 
-def main(environ: Mapping[str, str] | None = None) -> int:
+def main(
+    environ: Mapping[str, str] | None = None, prepare: JobPreparation | None = None
+) -> int:
     environ = os.environ if environ is None else environ
     try:
         job = Job.from_environment(environ)
@@ -123,7 +136,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     else:
         if environ.get(EXIT_STATUS_FILE_VAR):
             _outlive_the_reader()
-        code = run_job(job)
+        code = run_job(job, prepare)
     status_file = environ.get(EXIT_STATUS_FILE_VAR)
     if status_file:
         _write_exit_status(status_file, code)

@@ -1,5 +1,22 @@
+"""``python -m shipway.engine``: the engine with the storage step composed in.
+
+This module sits in the contracts layer (tests/test_architecture.py), above the engine:
+the engine runs a job and knows no plugin kind; here a job with ``storage`` gets its code
+pulled (``shipway.storage.pull_job_code``) before the engine imports the flow.
+"""
+
 import sys
 
 from shipway.engine import main
+from shipway.jobs import Job
 
-sys.exit(main())
+
+def _pull_code(job: Job) -> Job:
+    if job.storage is None:  # no pydantic, no registry: such a run starts as fast as ever
+        return job
+    from shipway.storage import pull_job_code
+
+    return pull_job_code(job)
+
+
+sys.exit(main(prepare=_pull_code))

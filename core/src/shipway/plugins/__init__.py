@@ -1,12 +1,18 @@
-"""Discovery and resolution of plugins (entry-point groups ``shipway.infrastructure``
-and ``shipway.plugins``), with one registry per process."""
+"""Discovery and resolution of plugins (entry-point groups ``shipway.infrastructure``,
+``shipway.storage`` and ``shipway.plugins``), with one registry per process."""
 
 from __future__ import annotations
 
-from shipway._first_party import FIRST_PARTY_PLUGINS, FirstPartyPlugin, first_party_distribution
+from shipway._first_party import (
+    FIRST_PARTY_PLUGINS,
+    FIRST_PARTY_STORAGE,
+    FirstPartyPlugin,
+    first_party_distribution,
+)
 from shipway.plugins._discovery import (
     INFRASTRUCTURE_GROUP,
     OBSERVER_GROUP,
+    STORAGE_GROUP,
     PluginSource,
     find_plugin_sources,
 )
@@ -17,19 +23,28 @@ from shipway.plugins._errors import (
     PluginLoadError,
     PluginNotInstalled,
     UnknownInfrastructureType,
+    UnknownPluginType,
+    UnknownStorageType,
 )
+from shipway.plugins._kinds import INFRASTRUCTURE_KIND, KINDS, STORAGE_KIND, PluginKind
 from shipway.plugins._policy import PluginPolicy
 from shipway.plugins._registry import PluginInfo, PluginRegistry, PluginStatus
 
 __all__ = [
     "FIRST_PARTY_PLUGINS",
+    "FIRST_PARTY_STORAGE",
     "INFRASTRUCTURE_GROUP",
+    "INFRASTRUCTURE_KIND",
+    "KINDS",
     "OBSERVER_GROUP",
+    "STORAGE_GROUP",
+    "STORAGE_KIND",
     "FirstPartyPlugin",
     "PluginBlockedError",
     "PluginCollisionError",
     "PluginError",
     "PluginInfo",
+    "PluginKind",
     "PluginLoadError",
     "PluginNotInstalled",
     "PluginPolicy",
@@ -37,6 +52,8 @@ __all__ = [
     "PluginSource",
     "PluginStatus",
     "UnknownInfrastructureType",
+    "UnknownPluginType",
+    "UnknownStorageType",
     "find_plugin_sources",
     "first_party_distribution",
     "get_registry",

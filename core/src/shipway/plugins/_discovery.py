@@ -8,10 +8,19 @@ import sys
 from importlib.metadata import EntryPoint, EntryPoints, entry_points
 from typing import Protocol
 
-__all__ = ["INFRASTRUCTURE_GROUP", "OBSERVER_GROUP", "PluginSource", "find_plugin_sources"]
+__all__ = [
+    "INFRASTRUCTURE_GROUP",
+    "OBSERVER_GROUP",
+    "STORAGE_GROUP",
+    "PluginSource",
+    "find_plugin_sources",
+]
 
 INFRASTRUCTURE_GROUP = "shipway.infrastructure"
 """Entry point name = infrastructure type name; value = the module with the hookimpls."""
+
+STORAGE_GROUP = "shipway.storage"
+"""Entry point name = storage type name; value = the module with the hookimpls."""
 
 OBSERVER_GROUP = "shipway.plugins"
 """Plugins that only observe (state changes, submissions); all are loaded for a run."""

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from shipway._first_party import FIRST_PARTY_PLUGINS
+from shipway._first_party import FIRST_PARTY_PLUGINS, FIRST_PARTY_STORAGE
 from shipway.errors import ShipwayError
 
 __all__ = [
@@ -13,6 +13,8 @@ __all__ = [
     "PluginLoadError",
     "PluginNotInstalled",
     "UnknownInfrastructureType",
+    "UnknownPluginType",
+    "UnknownStorageType",
     "did_you_mean",
     "install_hint",
 ]
@@ -26,7 +28,7 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
 
 
 def install_hint(type_name: str) -> str | None:
-    known = FIRST_PARTY_PLUGINS.get(type_name)
+    known = FIRST_PARTY_PLUGINS.get(type_name) or FIRST_PARTY_STORAGE.get(type_name)
     if known is None:
         return None
     return (
@@ -39,21 +41,28 @@ class PluginError(ShipwayError):
     """A plugin could not provide what was asked of it."""
 
 
-class UnknownInfrastructureType(PluginError):
+class UnknownPluginType(PluginError):
+    """No installed plugin provides a type name (of ``kind``: infrastructure, storage)."""
+
+    kind = "plugin"
+    first_party: Mapping[str, object] = {}
+    """The first-party type names of this kind (suggested for a misspelled one)."""
+
     def __init__(self, name: str, installed: Sequence[str], *, blocks: Sequence[str] = ()) -> None:
         self.name = name
         self.installed = list(installed)
         self.blocks = list(blocks)
-        lines = [f"unknown infrastructure {name!r}."]
-        suggestion = did_you_mean(name, [*installed, *blocks, *FIRST_PARTY_PLUGINS])
+        kind = self.kind
+        lines = [f"unknown {kind} {name!r}."]
+        suggestion = did_you_mean(name, [*installed, *blocks, *self.first_party])
         if suggestion:
             lines.append(suggestion)
         if blocks:
-            lines.append(f"Infrastructure blocks defined in the file: {', '.join(blocks)}.")
+            lines.append(f"{kind.capitalize()} blocks defined in the file: {', '.join(blocks)}.")
         lines.append(
-            f"Installed infrastructure types: {', '.join(installed)}."
+            f"Installed {kind} types: {', '.join(installed)}."
             if installed
-            else "No infrastructure plugin is installed."
+            else f"No {kind} plugin is installed."
         )
         hint = install_hint(name) or (
             "Pick one of the names above, or install the plugin that provides it: "
@@ -62,12 +71,22 @@ class UnknownInfrastructureType(PluginError):
         super().__init__(" ".join(lines), hint=hint)
 
 
+class UnknownInfrastructureType(UnknownPluginType):
+    kind = "infrastructure"
+    first_party = FIRST_PARTY_PLUGINS
+
+
+class UnknownStorageType(UnknownPluginType):
+    kind = "storage"
+    first_party = FIRST_PARTY_STORAGE
+
+
 class PluginCollisionError(PluginError):
-    def __init__(self, name: str, claimants: Iterable[str]) -> None:
+    def __init__(self, name: str, claimants: Iterable[str], kind: str = "infrastructure") -> None:
         self.name = name
         self.claimants = sorted(claimants)
         super().__init__(
-            f"infrastructure type {name!r} is claimed by more than one distribution: "
+            f"{kind} type {name!r} is claimed by more than one distribution: "
             f"{' and '.join(self.claimants)}.",
             hint="Uninstall one of them, or block one with SHIPWAY_PLUGINS_BLOCK=<distribution>.",
         )

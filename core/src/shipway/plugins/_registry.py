@@ -15,14 +15,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from shipway import hookspecs
-from shipway._first_party import FIRST_PARTY_PLUGINS
 from shipway._markers import PROJECT_NAME
-from shipway.plugins._discovery import (
-    INFRASTRUCTURE_GROUP,
-    OBSERVER_GROUP,
-    PluginSource,
-    find_plugin_sources,
-)
+from shipway.plugins._discovery import OBSERVER_GROUP, PluginSource, find_plugin_sources
 from shipway.plugins._errors import (
     PluginBlockedError,
     PluginCollisionError,
@@ -30,8 +24,11 @@ from shipway.plugins._errors import (
     PluginLoadError,
     PluginNotInstalled,
     UnknownInfrastructureType,
+    UnknownPluginType,
+    UnknownStorageType,
     did_you_mean,
 )
+from shipway.plugins._kinds import INFRASTRUCTURE_KIND, KINDS, STORAGE_KIND, PluginKind
 from shipway.plugins._policy import DISABLE_VAR, PluginPolicy
 from shipway.plugins._trace import HookTracer
 
@@ -39,6 +36,7 @@ if TYPE_CHECKING:
     from shipway.infrastructure import Infrastructure, JobAdditions
     from shipway.jobs import Job
     from shipway.states import State
+    from shipway.storage import Storage
 
 __all__ = ["PluginInfo", "PluginRegistry", "PluginStatus"]
 
@@ -59,7 +57,7 @@ class PluginInfo:
     """One row of ``shipway plugins``."""
 
     name: str
-    kind: str  # "infrastructure" or "observer"
+    kind: str  # "infrastructure", "storage" or "observer"
     distribution: str
     version: str
     module: str
@@ -88,20 +86,29 @@ class _PluginManager(pluggy.PluginManager):
         return opts
 
 
+_UNKNOWN: dict[PluginKind, type[UnknownPluginType]] = {
+    INFRASTRUCTURE_KIND: UnknownInfrastructureType,
+    STORAGE_KIND: UnknownStorageType,
+}
+
+
 class PluginRegistry:
-    """Resolve infrastructure type names to classes, list plugins, and call hooks.
+    """Resolve infrastructure and storage type names to classes, list plugins, and call
+    hooks. Both kinds follow the same rules (see ``_kinds``): only the named entry point
+    loads, two claimants are an error naming both, an unknown name lists the installed ones.
 
     Public beyond the core, for plugin authors' tests and tools: ``register`` (a plugin
-    module in-process, without installing it), ``resolve``, ``list_plugins``, and what
-    has been loaded so far: ``infrastructure_types`` and ``plugins``.
+    module in-process, without installing it), ``resolve``, ``resolve_storage``,
+    ``list_plugins``, and what has been loaded so far: ``infrastructure_types``,
+    ``storage_types`` and ``plugins``.
     """
 
     def __init__(self, policy: PluginPolicy | None = None) -> None:
         self.policy = policy or PluginPolicy.from_environment()
         self._pm = _PluginManager(PROJECT_NAME)
         self._pm.add_hookspecs(hookspecs)
-        self._types: dict[str, type[Infrastructure]] = {}
-        self._type_origin: dict[str, str] = {}
+        self._types: dict[PluginKind, dict[str, type[Any]]] = {kind: {} for kind in KINDS}
+        self._type_origin: dict[PluginKind, dict[str, str]] = {kind: {} for kind in KINDS}
         self._loaded_sources: dict[PluginSource, object] = {}
         self._observers_loaded = False
         self._tracer = HookTracer.from_environment()  # SHIPWAY_TRACE_HOOKS=1
@@ -128,18 +135,22 @@ class PluginRegistry:
             raise PluginLoadError(
                 label, origin, exc, suggestion=self._hook_name_suggestion(plugin)
             ) from exc
-        provided: dict[str, type[Infrastructure]] = {}
-        for cls in self._classes_provided_by(plugin, label, origin):
-            type_name = cls.type_name()
-            existing = self._types.get(type_name)
-            if existing is not None and existing is not cls:
-                self._pm.unregister(plugin)
-                raise PluginCollisionError(type_name, [self._type_origin[type_name], origin])
-            provided[type_name] = cls
+        provided: dict[PluginKind, dict[str, type[Any]]] = {}
+        for kind in KINDS:
+            provided[kind] = {}
+            for cls in self._classes_provided_by(plugin, kind, label, origin):
+                type_name = cls.type_name()
+                existing = self._types[kind].get(type_name)
+                if existing is not None and existing is not cls:
+                    self._pm.unregister(plugin)
+                    claimants = [self._type_origin[kind][type_name], origin]
+                    raise PluginCollisionError(type_name, claimants, kind=kind.name)
+                provided[kind][type_name] = cls
         # Only now, so a plugin rejected half-way leaves none of its classes behind.
-        for type_name, cls in provided.items():
-            self._types[type_name] = cls
-            self._type_origin[type_name] = origin
+        for kind, classes in provided.items():
+            for type_name, cls in classes.items():
+                self._types[kind][type_name] = cls
+                self._type_origin[kind][type_name] = origin
 
     def _hook_name_suggestion(self, plugin: object) -> str | None:
         """"Did you mean ...?" for a ``shipway_*`` function of ``plugin`` that is no hook."""
@@ -152,27 +163,26 @@ class PluginRegistry:
         return None
 
     def _classes_provided_by(
-        self, plugin: object, name: str, origin: str
-    ) -> list[type[Infrastructure]]:
-        from shipway.infrastructure import Infrastructure
-
-        classes: list[type[Infrastructure]] = []
-        for impl in self._pm.hook.shipway_infrastructure_types.get_hookimpls():
+        self, plugin: object, kind: PluginKind, name: str, origin: str
+    ) -> list[type[Any]]:
+        base = kind.base_class()
+        classes: list[type[Any]] = []
+        for impl in getattr(self._pm.hook, kind.hook).get_hookimpls():
             if impl.plugin is not plugin:
                 continue
             try:
-                provided: Any = self._call_impl("shipway_infrastructure_types", impl, {})
+                provided: Any = self._call_impl(kind.hook, impl, {})
             except Exception as exc:
                 self._pm.unregister(plugin)
                 raise PluginLoadError(name, origin, exc) from exc
             for cls in provided or ():
-                if not (isinstance(cls, type) and issubclass(cls, Infrastructure)):
+                if not (isinstance(cls, type) and issubclass(cls, base)):
                     self._pm.unregister(plugin)
                     raise PluginLoadError(
                         name,
                         origin,
-                        f"shipway_infrastructure_types returned {cls!r}, "
-                        "which is not an Infrastructure subclass",
+                        f"{kind.hook} returned {cls!r}, "
+                        f"which is not {_article(base.__name__)} {base.__name__} subclass",
                     )
                 classes.append(cls)
         return classes
@@ -180,23 +190,33 @@ class PluginRegistry:
     # -- resolution ----------------------------------------------------------------
 
     def resolve(self, type_name: str) -> type[Infrastructure]:
-        """The class for ``type_name``, loading only the plugin that declares that name."""
-        if type_name in self._types:
-            return self._types[type_name]
+        """The infrastructure class for ``type_name``, loading only the plugin that
+        declares that name."""
+        cls: type[Infrastructure] = self._resolve(INFRASTRUCTURE_KIND, type_name)
+        return cls
+
+    def resolve_storage(self, type_name: str) -> type[Storage]:
+        """The storage class for ``type_name``, loading only the plugin that declares it."""
+        cls: type[Storage] = self._resolve(STORAGE_KIND, type_name)
+        return cls
+
+    def _resolve(self, kind: PluginKind, type_name: str) -> type[Any]:
+        if type_name in self._types[kind]:
+            return self._types[kind][type_name]
         if self.policy.disabled:
             raise PluginBlockedError(
-                f"infrastructure {type_name!r} is not available: plugin loading is "
+                f"{kind} {type_name!r} is not available: plugin loading is "
                 f"disabled by {DISABLE_VAR}.",
                 hint=f"Unset {DISABLE_VAR} to load installed plugins.",
             )
-        sources = find_plugin_sources(INFRASTRUCTURE_GROUP, type_name)
+        sources = find_plugin_sources(kind.group, type_name)
         if not sources:
-            raise UnknownInfrastructureType(type_name, self.installed_type_names())
-        return self._load_infrastructure(type_name, sources)
+            raise _UNKNOWN[kind](type_name, self.installed_type_names(kind))
+        return self._load_type(kind, type_name, sources)
 
-    def _load_infrastructure(
-        self, type_name: str, sources: list[PluginSource]
-    ) -> type[Infrastructure]:
+    def _load_type(
+        self, kind: PluginKind, type_name: str, sources: list[PluginSource]
+    ) -> type[Any]:
         # A blocked claimant is out of the running: blocking one of two distributions
         # that claim a name is how a user resolves the collision.
         # When every claimant is blocked, say so: a collision among blocked plugins is moot.
@@ -204,22 +224,23 @@ class PluginRegistry:
         if not allowed:
             source = sources[0]
             raise PluginBlockedError(
-                f"infrastructure {type_name!r} ({source.origin}) is "
+                f"{kind} {type_name!r} ({source.origin}) is "
                 f"{self.policy.blocked_reason(source)}.",
                 hint="Change the environment variable to allow it.",
             )
         distributions = {f"{s.distribution} {s.version}" for s in allowed}
         if len(distributions) > 1:
-            raise PluginCollisionError(type_name, distributions)
+            raise PluginCollisionError(type_name, distributions, kind=kind.name)
         source = allowed[0]
         self._load_source(source)
-        cls = self._types.get(type_name)
+        cls = self._types[kind].get(type_name)
         if cls is None:
-            offered = sorted(n for n, o in self._type_origin.items() if o == source.origin)
+            origins = self._type_origin[kind]
+            offered = sorted(n for n, o in origins.items() if o == source.origin)
             raise PluginLoadError(
                 type_name,
                 source.origin,
-                f"its shipway_infrastructure_types returned no class with type {type_name!r}"
+                f"its {kind.hook} returned no class with type {type_name!r}"
                 + (f" (it returned: {', '.join(offered)})" if offered else ""),
             )
         return cls
@@ -241,37 +262,42 @@ class PluginRegistry:
         self._loaded_sources[source] = plugin
         return plugin
 
-    def installed_type_names(self) -> list[str]:
-        """Names declared by installed plugins, without importing any of them."""
-        names = {s.name for s in find_plugin_sources(INFRASTRUCTURE_GROUP)}
-        return sorted(names | set(self._types))
+    def installed_type_names(self, kind: PluginKind = INFRASTRUCTURE_KIND) -> list[str]:
+        """Names declared by installed plugins of ``kind``, without importing any of them."""
+        names = {s.name for s in find_plugin_sources(kind.group)}
+        return sorted(names | set(self._types[kind]))
 
     def infrastructure_class_by_class_name(self, class_name: str) -> type[Infrastructure]:
         """Back ``from shipway.infrastructure import Process``: first-party names load only
         their own plugin; any other class name searches every installed plugin."""
-        for type_name, (distribution, known_class) in FIRST_PARTY_PLUGINS.items():
+        cls: type[Infrastructure] = self.class_by_class_name(INFRASTRUCTURE_KIND, class_name)
+        return cls
+
+    def class_by_class_name(self, kind: PluginKind, class_name: str) -> type[Any]:
+        """Back ``from shipway.<kind module> import ClassName`` (see above)."""
+        module = kind.base_module
+        for type_name, (distribution, known_class) in kind.first_party.items():
             if known_class == class_name:
                 try:
-                    return self.resolve(type_name)
-                except UnknownInfrastructureType:
+                    return self._resolve(kind, type_name)
+                except UnknownPluginType:
                     raise PluginNotInstalled(
-                        f"cannot import name {class_name!r} from 'shipway.infrastructure': "
+                        f"cannot import name {class_name!r} from {module!r}: "
                         f"it is provided by the {distribution} plugin, which is not installed. "
                         f"Install it with: pip install {distribution}",
                         name=class_name,
                     ) from None
                 except PluginError as exc:  # blocked, disabled or broken: still an ImportError
                     raise PluginNotInstalled(
-                        f"cannot import name {class_name!r} from 'shipway.infrastructure': "
-                        f"{exc.message}",
+                        f"cannot import name {class_name!r} from {module!r}: {exc.message}",
                         name=class_name,
                     ) from exc
         self.list_plugins()
-        for cls in self._types.values():
+        for cls in self._types[kind].values():
             if cls.__name__ == class_name:
                 return cls
         raise PluginNotInstalled(
-            f"cannot import name {class_name!r} from 'shipway.infrastructure': no installed "
+            f"cannot import name {class_name!r} from {module!r}: no installed "
             "plugin provides it (`shipway plugins` lists what is installed)",
             name=class_name,
         )
@@ -282,20 +308,21 @@ class PluginRegistry:
         """Every discovered plugin, loading each; failures are reported, not raised
         (unless the policy is strict)."""
         infos: list[PluginInfo] = []
-        by_name: dict[str, list[PluginSource]] = defaultdict(list)
-        for source in find_plugin_sources(INFRASTRUCTURE_GROUP):
-            by_name[source.name].append(source)
-        for name, sources in sorted(by_name.items()):
-            for source in sources:
-                load = functools.partial(self._load_infrastructure, name, sources)
-                infos.append(self._inspect(source, load))
+        for kind in KINDS:
+            by_name: dict[str, list[PluginSource]] = defaultdict(list)
+            for source in find_plugin_sources(kind.group):
+                by_name[source.name].append(source)
+            for name, sources in sorted(by_name.items()):
+                for source in sources:
+                    load = functools.partial(self._load_type, kind, name, sources)
+                    infos.append(self._inspect(source, load, kind=kind.name))
         for source in find_plugin_sources(OBSERVER_GROUP):
             load_one = functools.partial(self._load_source, source)
             infos.append(self._inspect(source, load_one, kind="observer"))
         return infos
 
     def _inspect(
-        self, source: PluginSource, load: Callable[[], object], kind: str = "infrastructure"
+        self, source: PluginSource, load: Callable[[], object], kind: str
     ) -> PluginInfo:
         row = functools.partial(
             PluginInfo,
@@ -325,7 +352,11 @@ class PluginRegistry:
     def infrastructure_types(self) -> dict[str, type[Infrastructure]]:
         """Every infrastructure class loaded so far, by type name (``resolve`` and
         ``list_plugins`` load them; nothing else is imported to answer)."""
-        return dict(self._types)
+        return dict(self._types[INFRASTRUCTURE_KIND])
+
+    def storage_types(self) -> dict[str, type[Storage]]:
+        """Every storage class loaded so far, by type name (as above)."""
+        return dict(self._types[STORAGE_KIND])
 
     def plugins(self) -> Iterable[tuple[str | None, object]]:
         """Every plugin object registered so far, with the name it was registered under
@@ -418,3 +449,7 @@ class PluginRegistry:
             raise
         self._tracer.returned(hook_name, plugin_name, result)
         return result
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"

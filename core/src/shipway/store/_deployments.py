@@ -107,10 +107,16 @@ class Deployments:
 def _same(current: dict[str, Any], new: dict[str, Any]) -> bool:
     """Whether a stored deployment's values are the new ones (sealed secrets compared by
     value: each encryption gives another text)."""
-    infrastructure = "infrastructure"
-    return sealed_equal(current[infrastructure], new[infrastructure]) and all(
-        current[key] == value for key, value in new.items() if key != infrastructure
-    )
+    sealed = ("infrastructure", "storage")
+    return all(
+        current[key] == new[key]
+        or (
+            current[key] is not None
+            and new[key] is not None
+            and sealed_equal(current[key], new[key])
+        )
+        for key in sealed
+    ) and all(current[key] == value for key, value in new.items() if key not in sealed)
 
 
 def _drop_planned_runs(connection: sa.Connection, deployment_id: str) -> None:

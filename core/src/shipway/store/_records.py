@@ -64,6 +64,10 @@ class FlowRunRecord:
     auto_scheduled: bool = False
     lease_expires: datetime | None = None
     """Until when its agent may write its state, unless it renews the lease."""
+    storage: dict[str, Any] | None = None
+    """The deployment's storage block when the run was created (None: no storage)."""
+    storage_ref: str | None = None
+    """The content ref the run pulls from ``storage``."""
 
     def run_request(self) -> RunRequest:
         """This run as ``shipway.deployments.resolve_run`` takes it: the deployment's
@@ -77,6 +81,8 @@ class FlowRunRecord:
             overrides=(self.overrides or {},),
             parameters=self.parameters,
             flow_run_id=self.id,
+            storage=self.storage,
+            storage_ref=self.storage_ref,
         )
 
 

@@ -58,6 +58,8 @@ def deployment_values(spec: DeploymentSpec) -> dict[str, Any]:
         "schedule": schedule_to_json(spec.schedule),
         "retries": spec.retries,
         "retry_delay_seconds": float(spec.retry_delay_seconds),
+        "storage": None if spec.storage is None else seal(spec.storage),
+        "storage_ref": spec.storage_ref,
     }
 
 
@@ -79,6 +81,8 @@ def deployment_from_row(row: Any) -> DeploymentRecord:
         retry_delay_seconds=row.retry_delay_seconds,
         created=row.created,
         updated=row.updated,
+        storage=_unsealed_storage(row.storage, f"the storage of deployment {row.name!r}"),
+        storage_ref=row.storage_ref,
     )
 
 
@@ -108,6 +112,8 @@ def new_run_values(
         "retries": record.retries,
         "retry_delay_seconds": record.retry_delay_seconds,
         "log_count": 0,
+        "storage": None if record.storage is None else seal(record.storage),
+        "storage_ref": record.storage_ref,
     }
 
 
@@ -141,7 +147,16 @@ def run_from_row(row: Any) -> FlowRunRecord:
         retry_delay_seconds=row.retry_delay_seconds,
         auto_scheduled=row.schedule_key is not None,
         lease_expires=row.lease_expires,
+        storage=_unsealed_storage(row.storage, f"the storage of flow run {row.id}"),
+        storage_ref=row.storage_ref,
     )
+
+
+def _unsealed_storage(text: str | None, what: str) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    storage: dict[str, Any] = unseal(text, what)
+    return storage
 
 
 def history_values(

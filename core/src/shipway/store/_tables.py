@@ -69,6 +69,10 @@ deployments = sa.Table(
     sa.Column("retry_delay_seconds", sa.Float, nullable=False),
     sa.Column("created", UTCDateTime, nullable=False),
     sa.Column("updated", UTCDateTime, nullable=False),
+    # Where runs get the code (sealed JSON like infrastructure; NULL: no storage), and
+    # the content ref last pushed to it.
+    sa.Column("storage", sa.Text),
+    sa.Column("storage_ref", sa.Text),
 )
 
 flow_runs = sa.Table(
@@ -106,6 +110,9 @@ flow_runs = sa.Table(
     sa.Column("retries", sa.Integer, nullable=False),
     sa.Column("retry_delay_seconds", sa.Float, nullable=False),
     sa.Column("log_count", sa.Integer, nullable=False),
+    # The deployment's storage and ref when the run was created: what it pulls.
+    sa.Column("storage", sa.Text),
+    sa.Column("storage_ref", sa.Text),
     sa.UniqueConstraint("deployment_id", "schedule_key", name="uq_flow_runs_schedule"),
     sa.Index("ix_flow_runs_claim", "state", "scheduled_time"),
     sa.Index("ix_flow_runs_queue_state", "work_queue", "state"),
