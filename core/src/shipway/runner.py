@@ -15,7 +15,7 @@ if sys.version_info < (3, 11):  # anyio depends on the backport there
     from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found]
 
 from shipway.attempt import DEFAULT_GRACE_SECONDS, Attempt, AttemptReporting, first_error
-from shipway.deployments import Deployment, DeploymentFile, resolve_deployment
+from shipway.deployments import Deployment, DeploymentFile, push_code, resolve_deployment
 from shipway.infrastructure import Infrastructure, InfrastructureResult
 from shipway.jobs import Job
 from shipway.plugins import PluginRegistry, get_registry
@@ -46,8 +46,11 @@ def prepare_run(
     overrides: Mapping[str, Any] | None = None,
     registry: PluginRegistry | None = None,
     flow_run_id: str | None = None,
+    allow_dirty: bool = False,
 ) -> PreparedRun:
-    """Resolve a file's deployment into its infrastructure and job (nothing is started)."""
+    """Resolve a file's deployment into its infrastructure and job (nothing is started).
+    A deployment with storage gets its code pushed first: the run pulls what a stored
+    deployment's runs would."""
     deployment = source.get(name)
     resolution = resolve_deployment(
         source,
@@ -57,7 +60,16 @@ def prepare_run(
         flow_run_id=flow_run_id,
         registry=registry,
     )
-    return PreparedRun(deployment, resolution.infrastructure, resolution.job)
+    job = resolution.job
+    if resolution.storage is not None:
+        ref = push_code(
+            resolution.storage,
+            str(source.working_dir_for(deployment)),
+            deployment_name=deployment.name,
+            allow_dirty=allow_dirty,
+        )
+        job = job.replace(storage_ref=ref)
+    return PreparedRun(deployment, resolution.infrastructure, job)
 
 
 async def run_job(

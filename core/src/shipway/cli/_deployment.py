@@ -1,4 +1,5 @@
-"""``shipway deployment ls|inspect|apply|run``: deployments from a file, and in the store."""
+"""``shipway deployment ls|inspect|apply|push|run``: deployments from a file, and in the
+store."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ import yaml
 
 from shipway.cli._console import status
 from shipway.cli._follow import final_exit_status, follow_run, report_final
-from shipway.cli._options import debug_option, file_option, parse_parameters, run_input_options
+from shipway.cli._options import (
+    allow_dirty_option,
+    debug_option,
+    file_option,
+    parse_parameters,
+    run_input_options,
+)
 from shipway.cli._store_access import (
     open_cli_store,
     open_database_store,
@@ -23,11 +30,12 @@ from shipway.cli._store_access import (
 from shipway.cli._table import table
 from shipway.cli._times import parse_when, when
 from shipway.deployments import (
+    DeploymentSpec,
     check_flow,
     deployment_spec,
     load_deployment_file,
     parse_override_args,
-    resolve_infrastructure,
+    resolve_deployment,
 )
 from shipway.errors import ConfigError
 from shipway.exit_status import ExitStatus
@@ -91,11 +99,12 @@ def ls_command(file: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of YAML.")
 @debug_option
 def inspect_command(name: str, file: str | None, as_json: bool) -> None:
-    """Show deployment NAME with its resolved infrastructure (secrets masked)."""
+    """Show deployment NAME with its resolved infrastructure and storage (secrets masked)."""
     source = load_deployment_file(file)
     deployment = source.get(name)
-    infrastructure = resolve_infrastructure(deployment, source)
-    resolved = dump_keeping_secrets(infrastructure)
+    resolution = resolve_deployment(source, deployment)
+    resolved = dump_keeping_secrets(resolution.infrastructure)
+    storage = resolution.storage
     data: dict[str, Any] = {
         "name": deployment.name,
         "flow": deployment.entrypoint,
@@ -113,6 +122,7 @@ def inspect_command(name: str, file: str | None, as_json: bool) -> None:
         "infrastructure": resolved,
         "infrastructure_source": deployment.infrastructure_label(),
         "overrides": deployment.overrides,
+        "storage": None if storage is None else storage.block(),
         "file": source.display,
     }
     data = mask(data)
@@ -131,14 +141,18 @@ def inspect_command(name: str, file: str | None, as_json: bool) -> None:
     help="Do not import the flows to check them (for flow files that exist only on the "
     "agents' machines).",
 )
+@allow_dirty_option
 @debug_option
-def apply_command(names: tuple[str, ...], file: str | None, no_validate: bool) -> None:
+def apply_command(
+    names: tuple[str, ...], file: str | None, no_validate: bool, allow_dirty: bool
+) -> None:
     """Register deployments in the store for agents.
 
     All the deployments of the file, or NAMES; prints created, updated or unchanged for
-    each. Infrastructure is resolved and validated first, and each flow is imported to
-    check that it exists and that the deployment's parameters fit it (--no-validate
-    skips that)."""
+    each. Infrastructure and storage are resolved and validated first, and each flow is
+    imported to check that it exists and that the deployment's parameters fit it
+    (--no-validate skips that). A deployment with storage gets its code pushed, and its
+    runs pull that ref."""
     require_database()
     source = load_deployment_file(file)
     chosen = [source.get(name) for name in names] or list(source.deployments.values())
@@ -148,6 +162,7 @@ def apply_command(names: tuple[str, ...], file: str | None, no_validate: bool) -
     if not no_validate:
         for deployment in chosen:
             check_flow(source, deployment)
+    specs = [_pushed(spec, allow_dirty) for spec in specs]
     with open_database_store() as store:
         for record, outcome in store.apply_deployments(specs):  # all or none
             colour = {"created": "green", "updated": "yellow"}.get(outcome)
@@ -158,6 +173,48 @@ def apply_command(names: tuple[str, ...], file: str | None, no_validate: bool) -
                 fg=colour,
             )
         status(f"Store: {store.url}", dim=True)
+
+
+@deployment_group.command("push")
+@click.argument("names", nargs=-1)
+@click.option("--all", "push_all", is_flag=True, help="Every stored deployment with storage.")
+@allow_dirty_option
+@debug_option
+def push_command(names: tuple[str, ...], push_all: bool, allow_dirty: bool) -> None:
+    """Push the code of stored deployments NAMES to their storage.
+
+    Each is pushed from the project directory it was applied from; its later runs pull
+    the new ref (runs already created keep theirs)."""
+    if bool(names) == push_all:
+        raise click.UsageError("name the deployments to push, or give --all (not both)")
+    require_database()
+    with open_database_store() as store:
+        if push_all:
+            records = [record for record in store.list_deployments() if record.storage]
+        else:
+            records = [store.get_deployment(name) for name in names]
+        for record in records:
+            if record.storage is None:
+                raise ConfigError(
+                    f"deployment {record.name!r} has no storage: its runs read the code "
+                    f"where they run ({record.working_dir})",
+                    hint="Give it a 'storage' in the deployment file and apply it again.",
+                )
+        if not records:
+            status("No stored deployment has storage: nothing to push.")
+            return
+        specs = [_pushed(record.spec(), allow_dirty) for record in records]
+        for record, outcome in store.apply_deployments(specs):
+            click.echo(f"{outcome:9} {record.name} (ref {record.storage_ref})")
+        status(f"Store: {store.url}", dim=True)
+
+
+def _pushed(spec: DeploymentSpec, allow_dirty: bool) -> DeploymentSpec:
+    if spec.storage is None:
+        return spec
+    pushed = spec.with_code_pushed(allow_dirty=allow_dirty)
+    status(f"Pushed the code of {spec.name!r}: ref {pushed.storage_ref}", dim=True)
+    return pushed
 
 
 def _list_stored_deployments(as_json: bool) -> None:

@@ -48,6 +48,16 @@ def file_option(fn: F) -> F:
     )(fn)
 
 
+def allow_dirty_option(fn: F) -> F:
+    """For commands that push code to storage (``apply``, ``push``, ``run``)."""
+    return click.option(
+        "--allow-dirty",
+        is_flag=True,
+        help="Push even when the git checkout has uncommitted changes (git-repository "
+        "storage records the commit; the changes are not part of it).",
+    )(fn)
+
+
 def run_input_options(fn: F) -> F:
     """Parameters and overrides, shared by `run` and `infra preview`."""
     fn = click.option(
@@ -55,7 +65,8 @@ def run_input_options(fn: F) -> F:
         "overrides",
         multiple=True,
         metavar="KEY=VALUE",
-        help="Set an infrastructure field: env.FOO=bar, working_dir=/tmp; null unsets. Repeatable.",
+        help="Set an infrastructure field: env.FOO=bar, working_dir=/tmp; null unsets; "
+        "storage.FIELD=VALUE sets a storage field. Repeatable.",
     )(fn)
     fn = click.option(
         "--params", "params_json", metavar="JSON", help="Parameters as one JSON object."

@@ -9,6 +9,7 @@ import click
 
 from shipway.cli._console import state_colour, status
 from shipway.cli._options import (
+    allow_dirty_option,
     debug_option,
     file_option,
     parse_parameters,
@@ -34,6 +35,7 @@ from shipway.states import State, StateType
     show_default=True,
     help="Seconds a run gets to stop after Ctrl-C before it is killed.",
 )
+@allow_dirty_option
 @debug_option
 def run_command(
     name: str,
@@ -42,6 +44,7 @@ def run_command(
     params_json: str | None,
     overrides: tuple[str, ...],
     grace_seconds: int,
+    allow_dirty: bool,
 ) -> None:
     """Run deployment NAME now on its infrastructure and stream its output.
 
@@ -53,7 +56,9 @@ def run_command(
     override_values = parse_override_args(overrides)
     if cli_state.debug:  # the engine shows its tracebacks too
         override_values.setdefault("env", {})[DEBUG_VAR] = "1"
-    prepared = prepare_run(source, name, parameters=parameters, overrides=override_values)
+    prepared = prepare_run(
+        source, name, parameters=parameters, overrides=override_values, allow_dirty=allow_dirty
+    )
     job = prepared.job
 
     def show(state: State) -> None:

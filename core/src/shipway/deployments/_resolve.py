@@ -111,7 +111,9 @@ def resolve_run(
             parameters=request.parameters,
             flow_name=request.flow_name,
             deployment_name=request.deployment_name,
-            working_dir=request.working_dir,
+            # With storage the code is not where the deployment was applied: the engine
+            # pulls it and the pulled directory becomes the working directory.
+            working_dir=request.working_dir if storage is None else None,
             storage=block,
             storage_ref=request.storage_ref if storage is not None else None,
             **({"flow_run_id": request.flow_run_id} if request.flow_run_id else {}),

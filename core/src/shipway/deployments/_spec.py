@@ -16,7 +16,7 @@ from shipway.names import check_name_length
 from shipway.plugins import PluginRegistry
 from shipway.schedules import Schedule
 from shipway.secrets import dump_keeping_secrets, reveal
-from shipway.storage import load_storage
+from shipway.storage import Storage, load_storage
 
 __all__ = ["DeploymentSpec", "deployment_spec", "push_code"]
 
@@ -54,6 +54,19 @@ class DeploymentSpec:
         check_name_length(f"the work queue of deployment {self.name!r}", self.work_queue)
         check_name_length(f"the version of deployment {self.name!r}", self.version)
 
+    def with_code_pushed(
+        self, *, allow_dirty: bool = False, registry: PluginRegistry | None = None
+    ) -> DeploymentSpec:
+        """This spec with its code pushed to its storage and the new ``storage_ref``
+        (itself when it has no storage)."""
+        if self.storage is None:
+            return self
+        storage = load_storage(reveal(self.storage), registry=registry)
+        ref = push_code(
+            storage, self.working_dir, deployment_name=self.name, allow_dirty=allow_dirty
+        )
+        return dataclasses.replace(self, storage_ref=ref)
+
     def run_request(
         self,
         *,
@@ -79,7 +92,7 @@ def deployment_spec(
 ) -> DeploymentSpec:
     """What the store keeps of a file's deployment: the infrastructure resolved and
     validated through the plugin registry here, so that an agent gets a complete,
-    checked definition. Its code is not pushed here: see :func:`push_code`."""
+    checked definition. Its code is not pushed here: see :meth:`DeploymentSpec.with_code_pushed`."""
     resolution = resolve_deployment(source, deployment, registry=registry)
     infrastructure = resolution.infrastructure
     # The real secret values, not pydantic's "**********": an agent runs with them.
@@ -103,18 +116,13 @@ def deployment_spec(
 
 
 def push_code(
-    spec: DeploymentSpec, *, allow_dirty: bool = False, registry: PluginRegistry | None = None
-) -> DeploymentSpec:
-    """Push the code of ``spec``'s project directory to its storage, and return the spec
-    with the new ``storage_ref`` (``spec`` itself when it has no storage)."""
-    if spec.storage is None:
-        return spec
-    if spec.working_dir is None or not Path(spec.working_dir).is_dir():
+    storage: Storage, working_dir: str | None, *, deployment_name: str, allow_dirty: bool = False
+) -> str:
+    """Push the code of a deployment's project directory to its storage; the content ref."""
+    if working_dir is None or not Path(working_dir).is_dir():
         raise ConfigError(
-            f"cannot push the code of deployment {spec.name!r}: its project directory "
-            f"{spec.working_dir!r} does not exist here",
+            f"cannot push the code of deployment {deployment_name!r}: its project directory "
+            f"{working_dir!r} does not exist here",
             hint="Push from the machine (and checkout) where it was applied, or apply it again.",
         )
-    storage = load_storage(reveal(spec.storage), registry=registry)
-    ref = storage.push(Path(spec.working_dir), allow_dirty=allow_dirty)
-    return dataclasses.replace(spec, storage_ref=ref)
+    return storage.push(Path(working_dir), allow_dirty=allow_dirty)

@@ -5,6 +5,7 @@ the engine runs a job and knows no plugin kind; here a job with ``storage`` gets
 pulled (``shipway.storage.pull_job_code``) before the engine imports the flow.
 """
 
+import os
 import sys
 
 from shipway.engine import main
@@ -16,7 +17,10 @@ def _pull_code(job: Job) -> Job:
         return job
     from shipway.storage import pull_job_code
 
-    return pull_job_code(job)
+    pulled = pull_job_code(job)
+    if pulled.working_dir:  # the flow's relative paths mean the pulled project, as locally
+        os.chdir(pulled.working_dir)
+    return pulled
 
 
 sys.exit(main(prepare=_pull_code))
