@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from shipway.errors import ConfigError
 from shipway.jobs import Job
 from shipway.plugins import (
+    PluginError,
     PluginRegistry,
     UnknownStorageType,
     first_party_distribution,
@@ -59,6 +60,10 @@ def pull_job_code(job: Job, cache: PullCache | None = None) -> Job:
             f"(installed storage types: {installed})",
             hint=f"Install {package} there; for an image made by `shipway image build`, "
             f"build it again with --with {distribution or '<distribution>'}.",
+        ) from None
+    except PluginError as exc:  # blocked or broken here
+        raise StorageError(
+            str(job.storage.get("type")), job.storage_ref, exc.message, hint=exc.hint
         ) from None
     if not job.storage_ref:
         raise StorageError(

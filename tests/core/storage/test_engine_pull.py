@@ -1,0 +1,89 @@
+"""The engine pulls a run's code before it imports the flow; every failure ends the run
+before it starts, with one line naming the storage and the ref."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from shipway.exit_status import ExitStatus
+from shipway.jobs import JOB_ENV_VAR, Job
+from shipway.storage import STORAGE_CACHE_VAR, LocalFileSystem
+
+FLOW = "from shipway import flow\n\n@flow\ndef hello():\n    print('hello from', __file__)\n"
+
+
+def _run(job: Job, cache: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SHIPWAY_")}
+    environment.update({JOB_ENV_VAR: job.to_json(), STORAGE_CACHE_VAR: str(cache)})
+    return subprocess.run(
+        [sys.executable, "-m", "shipway.engine"],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _pushed(tmp_path: Path) -> tuple[LocalFileSystem, str]:
+    project = tmp_path / "project"
+    (project / "flows").mkdir(parents=True)
+    (project / "flows" / "hello.py").write_text(FLOW, encoding="utf-8")
+    storage = LocalFileSystem(basepath=str(tmp_path / "shared"))
+    return storage, storage.push(project)
+
+
+def test_the_flow_runs_from_the_pulled_code(tmp_path: Path) -> None:
+    storage, ref = _pushed(tmp_path)
+    job = Job(entrypoint="flows/hello.py:hello", storage=storage.block(), storage_ref=ref)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    result = _run(job, tmp_path / "cache", elsewhere)
+
+    assert result.returncode == 0, result.stderr
+    assert f"hello from {tmp_path / 'cache'}" in result.stdout
+
+
+def test_a_missing_ref_cannot_start_and_says_which(tmp_path: Path) -> None:
+    storage, _ = _pushed(tmp_path)
+    job = Job(entrypoint="flows/hello.py:hello", storage=storage.block(), storage_ref="f00d")
+
+    result = _run(job, tmp_path / "cache", tmp_path)
+
+    assert result.returncode == ExitStatus.CANNOT_START
+    assert "Traceback" not in result.stderr
+    line = result.stderr.splitlines()[0]
+    assert line.startswith("shipway.engine: cannot start flow run")
+    assert f"storage local-file-system {tmp_path / 'shared'} (ref f00d)" in line
+    assert "no project was pushed with this ref" in line
+    assert [p for p in (tmp_path / "cache").iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_a_storage_type_not_installed_here_says_so(tmp_path: Path) -> None:
+    job = Job(
+        entrypoint="flows/hello.py:hello",
+        storage={"type": "git-repository", "url": "https://example.invalid/r.git"},
+        storage_ref="abc",
+    )
+    environment_without_git = {**os.environ, "SHIPWAY_PLUGINS_BLOCK": "shipway-git"}
+    environment_without_git = {
+        k: v for k, v in environment_without_git.items() if k != STORAGE_CACHE_VAR
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "shipway.engine"],
+        env={**environment_without_git, JOB_ENV_VAR: job.to_json()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == ExitStatus.CANNOT_START
+    assert "storage git-repository (ref abc)" in result.stderr
+    assert "git" in result.stderr and "Traceback" not in result.stderr
