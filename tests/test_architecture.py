@@ -70,7 +70,13 @@ RANK = {
 }
 LAYER_OF_RANK = dict(enumerate(reversed(LAYERS)))
 
-FIRST_PARTY_PLUGINS = ("shipway_process", "shipway_docker", "shipway_kubernetes")
+FIRST_PARTY_PLUGINS = (
+    "shipway_process",
+    "shipway_docker",
+    "shipway_kubernetes",
+    "shipway_git",
+    "shipway_fsspec",
+)
 
 
 def _module_name(path: Path, source_root: Path) -> str:

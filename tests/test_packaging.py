@@ -42,7 +42,14 @@ def _pyproject(folder: Path) -> dict[str, Any]:
 def test_every_distribution_is_checked() -> None:
     names = {_pyproject(folder)["project"]["name"] for folder in DISTRIBUTIONS}
 
-    assert {"shipway", "shipway-process", "shipway-docker", "shipway-kubernetes"} <= names
+    assert {
+        "shipway",
+        "shipway-process",
+        "shipway-docker",
+        "shipway-kubernetes",
+        "shipway-git",
+        "shipway-fsspec",
+    } <= names
 
 
 def test_the_root_license_is_the_apache_license_2_0_verbatim() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shipway.secrets import is_secret_name, mask, mask_url
 from shipway.storage._archive import (
     ARCHIVE_SUFFIX,
     HostileArchive,
@@ -23,7 +24,7 @@ from shipway.storage._archive import (
     write_archive,
 )
 from shipway.storage._base import Storage
-from shipway.storage._cache import STORAGE_CACHE_VAR, PullCache
+from shipway.storage._cache import STORAGE_CACHE_VAR, PullCache, cache_key
 from shipway.storage._errors import (
     StorageCredentialsRejected,
     StorageError,
@@ -54,10 +55,14 @@ __all__ = [
     "StorageError",
     "StorageRefNotFound",
     "StorageUnreachable",
+    "cache_key",
     "content_ref",
     "extract_archive",
     "extract_archive_bytes",
+    "is_secret_name",
     "load_storage",
+    "mask",
+    "mask_url",
     "project_files",
     "pull_job_code",
     "write_archive",

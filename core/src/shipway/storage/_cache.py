@@ -25,7 +25,7 @@ from shipway.environment import shipway_home
 if TYPE_CHECKING:
     from shipway.storage._base import Storage
 
-__all__ = ["STORAGE_CACHE_VAR", "PullCache"]
+__all__ = ["STORAGE_CACHE_VAR", "PullCache", "cache_key"]
 
 STORAGE_CACHE_VAR = "SHIPWAY_STORAGE_CACHE"
 """The directory runs pull code into; default ``$SHIPWAY_HOME/storage-cache``."""
