@@ -52,6 +52,11 @@ from shipway.testing._running import (
     started,
 )
 from shipway.testing._starter import STARTER_SCRIPT
+from shipway.testing._storage_conformance import (
+    WRONG_TOKEN,
+    StorageConformance,
+    write_storage_project,
+)
 
 __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
@@ -60,12 +65,14 @@ __all__ = [
     "KILLER_SCRIPT",
     "STANDARD_FLOWS",
     "STARTER_SCRIPT",
+    "WRONG_TOKEN",
     "FinishedRun",
     "FlowJobs",
     "InfrastructureConformance",
     "RecordingSink",
     "RunHandle",
     "ShipwayProject",
+    "StorageConformance",
     "run_job",
     "shipway_project",
     "shipway_registry",
@@ -73,6 +80,7 @@ __all__ = [
     "standard_flows_dir",
     "started",
     "write_standard_project",
+    "write_storage_project",
 ]
 
 RunJob = Callable[[Infrastructure, Job], FinishedRun]
