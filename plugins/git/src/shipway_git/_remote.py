@@ -65,18 +65,26 @@ class Remote:
             self.name, ref, "no branch, tag or ref of that name in the repository"
         )
 
-    def check(self) -> None:
+    def check(self, ref: str | None = None) -> None:
         """Reach the repository (and get past its authentication), or raise."""
-        with self._errors(None):
+        with self._errors(ref):
             client, path = self._client()
             client.get_refs(path)
 
     def fetch(self, commit: str, destination: Path) -> None:
         """Write the files of ``commit`` into ``destination`` (no ``.git``)."""
         repo = MemoryRepo()
-        with self._errors(commit):
+        self.check(commit)  # reachable and authorised: a failure below is about the commit
+        try:
             client, path = self._client()
             client.fetch(path, repo, determine_wants=_wants(commit), depth=1)
+        except (HangupException, GitProtocolError) as exc:
+            # git daemon and http-backend hang up on a want they do not serve
+            raise StorageRefNotFound(
+                self.name, commit, f"the repository has no such commit ({exc})"
+            ) from None
+        except Exception as exc:
+            self.fail(exc, commit)
         try:
             fetched = repo[commit.encode("ascii")]
         except KeyError:

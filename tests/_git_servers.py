@@ -7,15 +7,29 @@ import base64
 import contextlib
 import dataclasses
 import os
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
+
+import _ci
 from _servers import HOST, free_port, listening_process
 
-__all__ = ["GitServers", "commit_all", "git", "git_servers", "new_bare_repository"]
+__all__ = [
+    "TOKEN",
+    "GitServers",
+    "commit_all",
+    "git",
+    "git_servers",
+    "new_bare_repository",
+    "servers",
+]
+
+TOKEN = "shipway-test-git-token-4b1d"
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "shipway tests",
@@ -180,3 +194,14 @@ def _http_backend(root: Path, token: str) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(10)
+
+
+@pytest.fixture(scope="session", name="servers")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitServers]:
+    """Both git servers for the whole session (import this name into a conftest)."""
+    if shutil.which("git") is None:
+        _ci.unavailable("the git command is not installed (apt-get install git)", tests="git")
+    root = tmp_path_factory.mktemp("git-repositories")
+    logs = tmp_path_factory.mktemp("git-logs")
+    with git_servers(root, logs, TOKEN) as started:
+        yield started
