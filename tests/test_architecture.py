@@ -51,6 +51,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "shipway.names",
         "shipway.environment",
         "shipway.secrets",
+        "shipway.pulled_code",
         "shipway._first_party",
         "shipway._markers",
         "shipway._version",

@@ -87,3 +87,32 @@ def test_a_storage_type_not_installed_here_says_so(tmp_path: Path) -> None:
     assert result.returncode == ExitStatus.CANNOT_START
     assert "storage git-repository (ref abc)" in result.stderr
     assert "git" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_cached_ref_starts_without_loading_the_storage_plugin(tmp_path: Path) -> None:
+    storage, ref = _pushed(tmp_path)
+    job = Job(entrypoint="flows/hello.py:hello", storage=storage.block(), storage_ref=ref)
+    cache = tmp_path / "cache"
+    assert _run(job, cache, tmp_path).returncode == 0
+
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SHIPWAY_")}
+    environment.update(
+        {
+            JOB_ENV_VAR: job.to_json(),
+            STORAGE_CACHE_VAR: str(cache),
+            "SHIPWAY_PLUGINS_BLOCK": "local-file-system",  # loading it would fail the run
+        }
+    )
+    second = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "shipway.engine"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert second.returncode == 0, second.stderr
+    assert f"hello from {cache}" in second.stdout
+    assert "pydantic" not in second.stderr  # -X importtime lists every module imported

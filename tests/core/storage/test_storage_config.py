@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -179,3 +180,37 @@ def test_storage_type_names_collide_like_infrastructure_ones() -> None:
 def test_storage_is_listed_beside_infrastructure() -> None:
     rows = {(info.name, info.kind) for info in get_registry().list_plugins()}
     assert ("local-file-system", "storage") in rows
+
+
+def test_hook_shipway_storage_types() -> None:
+    """A plugin module registered in-process provides its storage class through the hook;
+    something that is not a Storage subclass makes it fail to load."""
+    import types
+
+    from shipway._markers import hookimpl
+    from shipway.plugins import PluginLoadError
+
+    class Bucket(LocalFileSystem):
+        type: Literal["acme-bucket"] = "acme-bucket"  # type: ignore[assignment]
+
+    plugin = types.ModuleType("acme_bucket")
+
+    @hookimpl
+    def shipway_storage_types() -> list[type[Storage]]:
+        return [Bucket]
+
+    plugin.shipway_storage_types = shipway_storage_types  # type: ignore[attr-defined]
+    registry = PluginRegistry(PluginPolicy())
+    registry.register(plugin, "acme")
+    assert registry.resolve_storage("acme-bucket") is Bucket
+    assert registry.storage_types() == {"acme-bucket": Bucket}
+
+    broken = types.ModuleType("broken_bucket")
+
+    @hookimpl
+    def shipway_storage_types_broken() -> list[object]:
+        return [object]
+
+    broken.shipway_storage_types = shipway_storage_types_broken  # type: ignore[attr-defined]
+    with pytest.raises(PluginLoadError, match="not a Storage subclass"):
+        PluginRegistry(PluginPolicy()).register(broken, "broken")

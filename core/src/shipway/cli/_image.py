@@ -34,7 +34,8 @@ def image_group() -> None:
     "distributions",
     multiple=True,
     metavar="DISTRIBUTION",
-    help="Another installed distribution to put in the image (a plugin, say). Repeatable.",
+    help="Another installed distribution to put in the image: an infrastructure plugin, or "
+    "the storage plugin runs pull their code with (shipway-git, shipway-fsspec). Repeatable.",
 )
 @click.option(
     "--type",
@@ -54,7 +55,9 @@ def build_command(
     """Build an image holding PROJECT_DIR (default: .), shipway and the given plugins.
 
     Everything is installed from wheels built on this machine: the build itself
-    needs no network.
+    needs no network. Deployments whose code comes from storage pull it when a run
+    starts: the image then needs their storage plugin (--with shipway-git), not
+    their code.
     """
     cls = get_registry().resolve(type_name)
     if not isinstance(cls, BuildsImages):

@@ -10,17 +10,22 @@ import sys
 
 from shipway.engine import main
 from shipway.jobs import Job
+from shipway.pulled_code import cache_root, find_pulled
 
 
 def _pull_code(job: Job) -> Job:
     if job.storage is None:  # no pydantic, no registry: such a run starts as fast as ever
         return job
-    from shipway.storage import pull_job_code
+    pulled = find_pulled(cache_root(), job.storage, job.storage_ref or "")
+    if pulled is not None:  # pulled before: no pydantic, no plugin either
+        job = job.replace(working_dir=str(pulled))
+    else:
+        from shipway.storage import pull_job_code
 
-    pulled = pull_job_code(job)
-    if pulled.working_dir:  # the flow's relative paths mean the pulled project, as locally
-        os.chdir(pulled.working_dir)
-    return pulled
+        job = pull_job_code(job)
+    if job.working_dir:  # the flow's relative paths mean the pulled project, as locally
+        os.chdir(job.working_dir)
+    return job
 
 
 sys.exit(main(prepare=_pull_code))

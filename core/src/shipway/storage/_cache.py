@@ -20,15 +20,12 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shipway.environment import shipway_home
+from shipway.pulled_code import STORAGE_CACHE_VAR, cache_root
 
 if TYPE_CHECKING:
     from shipway.storage._base import Storage
 
 __all__ = ["STORAGE_CACHE_VAR", "PullCache", "cache_key"]
-
-STORAGE_CACHE_VAR = "SHIPWAY_STORAGE_CACHE"
-"""The directory runs pull code into; default ``$SHIPWAY_HOME/storage-cache``."""
 
 
 class PullCache:
@@ -39,10 +36,7 @@ class PullCache:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> PullCache:
-        env = os.environ if environ is None else environ
-        configured = env.get(STORAGE_CACHE_VAR)
-        default = shipway_home() / "storage-cache"
-        return cls(Path(configured).expanduser() if configured else default)
+        return cls(cache_root(environ))
 
     def entry(self, storage: Storage, ref: str) -> Path:
         """Where the pull of ``ref`` from ``storage`` is (or will be) kept."""

@@ -17,6 +17,7 @@ from shipway.plugins import (
     first_party_distribution,
     get_registry,
 )
+from shipway.pulled_code import record_pulled
 from shipway.secrets import mask
 from shipway.storage._base import Storage
 from shipway.storage._cache import PullCache
@@ -72,5 +73,7 @@ def pull_job_code(job: Job, cache: PullCache | None = None) -> Job:
             "the deployment has storage but no pushed ref",
             hint="Push its code with `shipway deployment push NAME` (or apply it again).",
         )
-    pulled = (cache or PullCache.from_environment()).pull(storage, job.storage_ref)
+    cache = cache or PullCache.from_environment()
+    pulled = cache.pull(storage, job.storage_ref)
+    record_pulled(cache.root, job.storage, job.storage_ref, pulled)  # the next run's shortcut
     return job.replace(working_dir=str(pulled))
