@@ -144,7 +144,12 @@ def _start_slow_run(venv: Path, project: Path) -> tuple[subprocess.Popen[bytes],
 def test_shipway_plugins_lists_the_sandbox_plugin(shipway: Shipway) -> None:
     result = shipway("plugins", "--json")
     assert result.returncode == 0, result.stderr
-    (plugin,) = json.loads(result.stdout)  # a fresh environment: only the tutorial's plugin
+    listed = json.loads(result.stdout)
+    # A fresh environment: the tutorial's plugin, and the core's own storage type.
+    assert [(p["name"], p["kind"]) for p in listed if p["kind"] == "storage"] == [
+        ("local-file-system", "storage")
+    ]
+    (plugin,) = [p for p in listed if p["kind"] == "infrastructure"]
     assert plugin["name"] == "sandbox"
     assert plugin["kind"] == "infrastructure"
     assert plugin["distribution"] == "shipway-sandbox"

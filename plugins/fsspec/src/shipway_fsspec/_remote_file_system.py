@@ -63,12 +63,12 @@ class RemoteFileSystem(Storage):
         files = project_files(project_dir)
         ref = content_ref(files)
         path = self._archive_path(ref)
-        buffer = io.BytesIO()
-        write_archive(files, buffer)
         try:
             fs = self._file_system()
             if fs.exists(path):  # content-addressed: already there
                 return ref
+            buffer = io.BytesIO()
+            write_archive(files, buffer)
             if _is_local(fs):  # an object store writes whole objects; a disk may not
                 partial = f"{path}.{uuid.uuid4().hex}.partial"
                 fs.makedirs(self.basepath_in(fs), exist_ok=True)
