@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from shipway.errors import ShipwayError
 from shipway.migrate._notes import Note
+from shipway.migrate._storage import storage_notes
 
 if TYPE_CHECKING:
     import types
@@ -85,7 +86,10 @@ def migrate_source(source: str | bytes, path: Path | None = None) -> Migration:
     directory = path.resolve().parent if path is not None else None
     rewritten, notes = rewrite_module(module, directory)
     rewritten, leftovers = drop_unused_prefect(rewritten, _import_lines(module.code))
-    return Migration(module.code, rewritten.code, module.encoding, sorted({*notes, *leftovers}))
+    stored = storage_notes(module.code)  # Prefect 2 storage blocks: the storage: blocks
+    return Migration(
+        module.code, rewritten.code, module.encoding, sorted({*notes, *leftovers, *stored})
+    )
 
 
 def _import_lines(code: str) -> dict[str, int]:

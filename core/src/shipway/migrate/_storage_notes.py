@@ -1,17 +1,18 @@
-"""What ``shipway migrate`` says about Prefect storage (``storage=`` blocks, the pull
-steps of a ``prefect.yaml``) until storage has a translation: the one place a storage
-translation replaces, for Python files and YAML files alike."""
+"""What ``shipway migrate`` says where it removes Prefect storage (``storage=`` blocks, the
+pull steps of a ``prefect.yaml``), for Python files and YAML files alike. The storage
+blocks themselves get a note with their shipway ``storage:`` block (``_storage``)."""
 
 from __future__ import annotations
 
 __all__ = ["STORAGE_NOTE", "storage_note"]
 
 STORAGE_NOTE = (
-    "shipway runs the flow from the directory of the deployment file, or from an image "
-    "that holds the code (docs/plugins/docker-images.md)"
+    "shipway selects storage by name, in a storage: block of shipway.yaml and the "
+    "deployment's storage: field (docs/storage.md); without one it runs the flow from the "
+    "directory of the deployment file"
 )
 
 
 def storage_note(what: str) -> str:
-    """``storage= has no equivalent in shipway yet (removed): ...``"""
-    return f"{what} has no equivalent in shipway yet (removed): {STORAGE_NOTE}"
+    """``storage= is not carried over (removed): ...``"""
+    return f"{what} is not carried over (removed): {STORAGE_NOTE}"
