@@ -10,7 +10,7 @@ import pytest
 
 from shipway.migrate._storage import storage_notes
 
-SOURCE = '''
+SOURCE = """
 from prefect.deployments import Deployment
 from prefect.filesystems import S3, GCS, RemoteFileSystem, LocalFileSystem, GitHub as Hub
 from flows import etl
@@ -25,7 +25,7 @@ Deployment.build_from_flow(etl, name="d", storage=LocalFileSystem(basepath="/mnt
 Deployment.build_from_flow(etl, name="e", storage=GCS(bucket_path="b/p", project="acme"))
 Deployment.build_from_flow(etl, name="f", storage=S3.load("prod"))
 COMMAND = "prefect deployment build flows/etl.py:etl -n etl -sb github/flows-repo"
-'''
+"""
 
 
 def _block(message: str) -> dict[str, object]:
