@@ -55,7 +55,7 @@ def test_plugins_install_puts_a_plugin_into_shipways_own_environment(tmp_path: P
         in installed.stderr
     )
     assert "Successfully installed shipway-acme-cloud-0.1.0" in installed.stdout  # pip's own
-    assert "New infrastructure types: acme-cloud" in installed.stderr
+    assert "New types: infrastructure acme-cloud" in installed.stderr
 
     developing = environment.run(shipway, "plugins", "install", "-e", str(editable), cwd=tmp_path)
     skip_if_index_unreachable(developing)
@@ -64,8 +64,12 @@ def test_plugins_install_puts_a_plugin_into_shipways_own_environment(tmp_path: P
     assert f"-m pip install --editable {editable}" in developing.stderr
     listed = environment.run(shipway, "plugins", "--json", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
-    rows = [(row["name"], row["status"]) for row in json.loads(listed.stdout)]
-    assert rows == [("acme-cloud", "loaded"), ("acme-dev", "loaded")]
+    rows = [(row["name"], row["kind"], row["status"]) for row in json.loads(listed.stdout)]
+    assert rows == [
+        ("acme-cloud", "infrastructure", "loaded"),
+        ("acme-dev", "infrastructure", "loaded"),
+        ("local-file-system", "storage", "loaded"),  # the core's own
+    ]
     code = "import shipway_acme_dev; print(shipway_acme_dev.__file__)"
     where = environment.run(environment.bin("python"), "-c", code, cwd=tmp_path)
     assert Path(where.stdout.strip()).is_relative_to(editable), where.stdout + where.stderr

@@ -20,6 +20,7 @@ from shipway.infrastructure import Infrastructure, InfrastructureResult
 from shipway.jobs import Job
 from shipway.plugins import PluginRegistry, get_registry
 from shipway.states import State, StateType
+from shipway.storage import Storage
 
 __all__ = ["PreparedRun", "RunOutcome", "prepare_run", "run_job"]
 
@@ -29,6 +30,7 @@ class PreparedRun:
     deployment: Deployment
     infrastructure: Infrastructure
     job: Job
+    storage: Storage | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,11 +48,12 @@ def prepare_run(
     overrides: Mapping[str, Any] | None = None,
     registry: PluginRegistry | None = None,
     flow_run_id: str | None = None,
+    push: bool = False,
     allow_dirty: bool = False,
 ) -> PreparedRun:
     """Resolve a file's deployment into its infrastructure and job (nothing is started).
-    A deployment with storage gets its code pushed first: the run pulls what a stored
-    deployment's runs would."""
+    With ``push``, a deployment with storage gets its code pushed and the job its ref:
+    the run then pulls what a stored deployment's runs would."""
     deployment = source.get(name)
     resolution = resolve_deployment(
         source,
@@ -61,7 +64,7 @@ def prepare_run(
         registry=registry,
     )
     job = resolution.job
-    if resolution.storage is not None:
+    if push and resolution.storage is not None:
         ref = push_code(
             resolution.storage,
             str(source.working_dir_for(deployment)),
@@ -69,7 +72,7 @@ def prepare_run(
             allow_dirty=allow_dirty,
         )
         job = job.replace(storage_ref=ref)
-    return PreparedRun(deployment, resolution.infrastructure, job)
+    return PreparedRun(deployment, resolution.infrastructure, job, resolution.storage)
 
 
 async def run_job(

@@ -34,7 +34,8 @@ def preview_command(
     params_json: str | None,
     overrides: tuple[str, ...],
 ) -> None:
-    """Print what running deployment NAME would start (secrets masked); starts nothing."""
+    """Print what running deployment NAME would start (secrets masked), and where its
+    code would come from; starts and pushes nothing."""
     prepared = prepare_run(
         load_deployment_file(file),
         name,
@@ -46,7 +47,12 @@ def preview_command(
     # A secret reference is shown as itself ({secret: NAME}): nothing is read for a preview.
     shown = resolve_secrets(infrastructure, read=str).infrastructure
     hidden = secret_values(infrastructure.model_dump())
+    if prepared.storage is not None:  # the job carries the storage block, secrets included
+        hidden |= secret_values(prepared.storage.block())
     click.echo(mask(shown.preview(prepared.job), hide=hidden))
+    if prepared.storage is not None:  # where the code would come from; nothing is pushed
+        click.echo(f"\nstorage {prepared.storage.describe()}:")
+        click.echo(mask(prepared.storage.preview()))
 
 
 @infra_group.command("schema")

@@ -15,7 +15,7 @@ from shipway.cli._options import debug_option
 from shipway.cli._table import table
 from shipway.errors import ShipwayError
 from shipway.plugins import (
-    INFRASTRUCTURE_GROUP,
+    KINDS,
     find_plugin_sources,
     first_party_distribution,
     get_registry,
@@ -85,7 +85,7 @@ def install_command(names: tuple[str, ...], upgrade: bool, editable: tuple[str, 
     for path in editable:
         command += ["--editable", path]
 
-    before = {source.name for source in find_plugin_sources(INFRASTRUCTURE_GROUP)}
+    before = _type_names()
     status(f"Running: {shlex.join(command)}")
     # pip's own output goes straight to the terminal, as it happens.
     code = subprocess.run(command, stdin=subprocess.DEVNULL, check=False).returncode
@@ -96,10 +96,15 @@ def install_command(names: tuple[str, ...], upgrade: bool, editable: tuple[str, 
             hint="Check the name or path, and that the package index can be reached.",
         )
     importlib.invalidate_caches()
-    added = sorted({s.name for s in find_plugin_sources(INFRASTRUCTURE_GROUP)} - before)
+    added = sorted(_type_names() - before)
     if added:
-        status(f"New infrastructure types: {', '.join(added)}", fg="green")
+        status(f"New types: {', '.join(added)}", fg="green")
     status("Installed. `shipway plugins` lists what is installed and whether it loads.")
+
+
+def _type_names() -> set[str]:
+    """Every installed infrastructure and storage type, as ``kind type-name``."""
+    return {f"{kind} {s.name}" for kind in KINDS for s in find_plugin_sources(kind.group)}
 
 
 def requirement_for(name: str) -> str:

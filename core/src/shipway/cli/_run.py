@@ -57,7 +57,12 @@ def run_command(
     if cli_state.debug:  # the engine shows its tracebacks too
         override_values.setdefault("env", {})[DEBUG_VAR] = "1"
     prepared = prepare_run(
-        source, name, parameters=parameters, overrides=override_values, allow_dirty=allow_dirty
+        source,
+        name,
+        parameters=parameters,
+        overrides=override_values,
+        push=True,
+        allow_dirty=allow_dirty,
     )
     job = prepared.job
 
