@@ -6,10 +6,7 @@ one message naming the storage and the ref, and no secret."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -17,9 +14,9 @@ from pathlib import Path
 import pytest
 from _e2e_helpers import run_shipway, write_file
 
+from _engine_runs import run_engine
 from _git_servers import GitServers, new_bare_repository, servers
-from shipway.jobs import JOB_ENV_VAR, Job
-from shipway.storage import STORAGE_CACHE_VAR
+from shipway.jobs import Job
 
 __all__ = ["servers"]
 
@@ -152,15 +149,7 @@ def test_an_unknown_commit_cannot_start(tmp_path: Path, servers: GitServers) -> 
         storage_ref="1" * 40,
     )
     cache = tmp_path / "cache"
-    result = subprocess.run(
-        [sys.executable, "-m", "shipway.engine"],
-        env={**os.environ, JOB_ENV_VAR: job.to_json(), STORAGE_CACHE_VAR: str(cache)},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_engine(job, cwd=tmp_path, cache=cache)
     assert result.returncode == 3
     line = result.stderr.strip().splitlines()[0]
     assert f"storage git-repository {servers.daemon(name)} (ref {'1' * 40})" in line

@@ -3,30 +3,19 @@ before it starts, with one line naming the storage and the ref."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from _engine_runs import run_engine
 from shipway.exit_status import ExitStatus
-from shipway.jobs import JOB_ENV_VAR, Job
-from shipway.storage import STORAGE_CACHE_VAR, LocalFileSystem
+from shipway.jobs import Job
+from shipway.storage import LocalFileSystem
 
 FLOW = "from shipway import flow\n\n@flow\ndef hello():\n    print('hello from', __file__)\n"
 
 
 def _run(job: Job, cache: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("SHIPWAY_")}
-    environment.update({JOB_ENV_VAR: job.to_json(), STORAGE_CACHE_VAR: str(cache)})
-    return subprocess.run(
-        [sys.executable, "-m", "shipway.engine"],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_engine(job, cwd=cwd, cache=cache)
 
 
 def _pushed(tmp_path: Path) -> tuple[LocalFileSystem, str]:
@@ -70,19 +59,8 @@ def test_a_storage_type_not_installed_here_says_so(tmp_path: Path) -> None:
         storage={"type": "git-repository", "url": "https://example.invalid/r.git"},
         storage_ref="abc",
     )
-    environment_without_git = {**os.environ, "SHIPWAY_PLUGINS_BLOCK": "shipway-git"}
-    environment_without_git = {
-        k: v for k, v in environment_without_git.items() if k != STORAGE_CACHE_VAR
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "shipway.engine"],
-        env={**environment_without_git, JOB_ENV_VAR: job.to_json()},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=tmp_path,
-    )
+    # Blocked: as if the plugin were not installed where the run executes.
+    result = run_engine(job, cwd=tmp_path, env={"SHIPWAY_PLUGINS_BLOCK": "shipway-git"})
 
     assert result.returncode == ExitStatus.CANNOT_START
     assert "storage git-repository (ref abc)" in result.stderr
@@ -95,24 +73,14 @@ def test_a_cached_ref_starts_without_loading_the_storage_plugin(tmp_path: Path) 
     cache = tmp_path / "cache"
     assert _run(job, cache, tmp_path).returncode == 0
 
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("SHIPWAY_")}
-    environment.update(
-        {
-            JOB_ENV_VAR: job.to_json(),
-            STORAGE_CACHE_VAR: str(cache),
-            "SHIPWAY_PLUGINS_BLOCK": "local-file-system",  # loading it would fail the run
-        }
-    )
-    second = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "shipway.engine"],
+    second = run_engine(
+        job,
         cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        cache=cache,
+        env={"SHIPWAY_PLUGINS_BLOCK": "local-file-system"},  # loading it would fail the run
+        python_options=["-X", "importtime"],  # lists every module imported, on stderr
     )
 
     assert second.returncode == 0, second.stderr
     assert f"hello from {cache}" in second.stdout
-    assert "pydantic" not in second.stderr  # -X importtime lists every module imported
+    assert "pydantic" not in second.stderr

@@ -24,6 +24,7 @@ OVERRIDE = f"env.RUN_TOKEN={RUN_TOKEN}"
 # ({run} is a flow run's id). Each runs in every output format it offers.
 SHOWS_DEPLOYMENTS_OR_RUNS: dict[str, list[list[str]]] = {
     "deployment apply": [[]],
+    "deployment push": [["--all"], ["leaky"]],
     "deployment run": [["leaky", "--override", OVERRIDE, "--watch"]],
     "run": [["leaky", "--override", OVERRIDE]],
     "deployment ls": [[], ["-f", "shipway.yaml"]],

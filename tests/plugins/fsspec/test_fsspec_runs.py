@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
-import sys
 import tarfile
 import uuid
 from pathlib import Path
@@ -17,8 +15,9 @@ from pathlib import Path
 import pytest
 from _s3_server import S3Server
 
-from shipway.jobs import JOB_ENV_VAR, Job
-from shipway.storage import STORAGE_CACHE_VAR
+from _engine_runs import run_engine
+from e2e._e2e_helpers import run_shipway
+from shipway.jobs import Job
 
 pytestmark = pytest.mark.slow
 
@@ -34,31 +33,7 @@ def _block(s3: S3Server, prefix: str, **settings: str) -> dict[str, object]:
 
 
 def _shipway(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("SHIPWAY_")}
-    environment["SHIPWAY_HOME"] = str(home)
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "shipway"), *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def _engine(job: Job, cache: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("SHIPWAY_")}
-    environment.update({JOB_ENV_VAR: job.to_json(), STORAGE_CACHE_VAR: str(cache)})
-    return subprocess.run(
-        [sys.executable, "-m", "shipway.engine"],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_shipway(*args, cwd=cwd, env={"SHIPWAY_HOME": str(home)})
 
 
 def test_shipway_run_pushes_then_pulls_and_the_second_run_pulls_nothing(
@@ -131,7 +106,7 @@ def test_a_hostile_or_corrupt_archive_cannot_start(
     cache = tmp_path / "deep" / "cache"
     job = Job(entrypoint="flows/hello.py:hello", storage=_block(s3, prefix), storage_ref=ref)
 
-    result = _engine(job, cache, tmp_path)
+    result = run_engine(job, cwd=tmp_path, cache=cache)
 
     assert result.returncode == 3
     line = result.stderr.strip().splitlines()[0]
@@ -151,7 +126,7 @@ def test_wrong_credentials_and_a_missing_archive_cannot_start(s3: S3Server, tmp_
         (_block(s3, prefix), "no project was pushed with this ref"),
     ):
         job = Job(entrypoint="flows/hello.py:hello", storage=block, storage_ref="a" * 64)
-        result = _engine(job, tmp_path / "cache", tmp_path)
+        result = run_engine(job, cwd=tmp_path, cache=tmp_path / "cache")
         assert result.returncode == 3
         assert problem in result.stderr and f"(ref {'a' * 64})" in result.stderr
         assert wrong not in result.stderr and s3.secret_key not in result.stderr

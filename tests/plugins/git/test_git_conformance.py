@@ -7,8 +7,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from _git_servers import GitServers, new_bare_repository
 
+from _git_servers import GitServers, new_bare_repository
 from shipway.storage import Storage
 from shipway.testing import WRONG_TOKEN, StorageConformance, write_storage_project
 from shipway_git import GitRepository
@@ -26,7 +26,9 @@ def _committed_project(tmp_path: Path, servers: GitServers) -> tuple[Path, str]:
     return project, name
 
 
-class TestGitDaemonConformance(StorageConformance):
+class _CommittedProject(StorageConformance):
+    """The suite's project, committed in a repository of its own on the servers."""
+
     @pytest.fixture
     def repository(self, tmp_path: Path, servers: GitServers) -> tuple[Path, str]:
         return _committed_project(tmp_path, servers)
@@ -35,20 +37,14 @@ class TestGitDaemonConformance(StorageConformance):
     def project_dir(self, repository: tuple[Path, str]) -> Path:
         return repository[0]
 
+
+class TestGitDaemonConformance(_CommittedProject):
     @pytest.fixture
     def storage(self, repository: tuple[Path, str], servers: GitServers) -> Storage:
         return GitRepository(url=servers.daemon(repository[1]))
 
 
-class TestGitHttpWithTokenConformance(StorageConformance):
-    @pytest.fixture
-    def repository(self, tmp_path: Path, servers: GitServers) -> tuple[Path, str]:
-        return _committed_project(tmp_path, servers)
-
-    @pytest.fixture
-    def project_dir(self, repository: tuple[Path, str]) -> Path:
-        return repository[0]
-
+class TestGitHttpWithTokenConformance(_CommittedProject):
     @pytest.fixture
     def storage(
         self, repository: tuple[Path, str], servers: GitServers, monkeypatch: pytest.MonkeyPatch
