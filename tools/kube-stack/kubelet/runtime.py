@@ -62,6 +62,10 @@ class Runtime:
         if "cpu" in limits:
             options["nano_cpus"] = int(quantity.parse(limits["cpu"]) * 10**9)
         metadata = pod.metadata
+        if pod.spec.host_network:  # the node's network, here the host's (Docker rejects a
+            options["network_mode"] = "host"  # hostname with it)
+        else:
+            options["hostname"] = metadata.name[:63]
         container = self.docker.containers.create(
             spec.image,
             entrypoint=spec.command or None,
@@ -75,7 +79,6 @@ class Runtime:
                 UID_LABEL: metadata.uid,
                 POD_LABEL: f"{metadata.namespace}/{metadata.name}",
             },
-            hostname=metadata.name[:63],
             stdin_open=bool(spec.stdin),
             tty=bool(spec.tty),
             **options,
