@@ -52,6 +52,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "shipway.environment",
         "shipway.secrets",
         "shipway.pulled_code",
+        "shipway._selected_by_name",
         "shipway._first_party",
         "shipway._markers",
         "shipway._version",

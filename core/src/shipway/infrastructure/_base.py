@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import inspect
 import os
 import tempfile
 import warnings
@@ -14,6 +13,7 @@ from anyio import TASK_STATUS_IGNORED
 from anyio.abc import TaskStatus
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from shipway._selected_by_name import check_type_default
 from shipway.infrastructure._errors import InfrastructureError
 from shipway.infrastructure._output import LineSplitter, StreamName, current_output_sink
 from shipway.infrastructure._result import InfrastructureResult
@@ -98,14 +98,7 @@ class Infrastructure(BaseModel):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         _describe_inherited_fields(cls)
-        if inspect.isabstract(cls):
-            return
-        default = cls.model_fields["type"].default
-        if not isinstance(default, str) or not default:
-            raise TypeError(
-                f"{cls.__module__}.{cls.__qualname__} must give 'type' a default, the name "
-                f"it is selected by, e.g.  type: Literal['my-platform'] = 'my-platform'"
-            )
+        check_type_default(cls, "my-platform")
 
     @field_validator("labels", mode="before")
     @classmethod

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 from abc import abstractmethod
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shipway._selected_by_name import check_type_default
 from shipway.secrets import dump_keeping_secrets, mask
 from shipway.storage._cache import cache_key
 
@@ -48,14 +48,7 @@ class Storage(BaseModel):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        if inspect.isabstract(cls):
-            return
-        default = cls.model_fields["type"].default
-        if not isinstance(default, str) or not default:
-            raise TypeError(
-                f"{cls.__module__}.{cls.__qualname__} must give 'type' a default, the name "
-                f"it is selected by, e.g.  type: Literal['my-storage'] = 'my-storage'"
-            )
+        check_type_default(cls, "my-storage")
 
     # -- the contract --------------------------------------------------------------
 
