@@ -91,7 +91,8 @@ def test_core_alone_installs_imports_and_passes_its_tests(tmp_path: Path) -> Non
     shipway = str(venv_dir / "bin" / "shipway")
     plugins = _run([shipway, "plugins"], env, tmp_path, 120)
     assert plugins.returncode == 0, plugins.stderr
-    assert "No plugins installed" in plugins.stdout
+    assert "No infrastructure plugin installed" in plugins.stdout
+    assert "local-file-system" in plugins.stdout  # the core's own storage type
     assert "pip install shipway-process" in plugins.stdout
 
     project = tmp_path / "project"

@@ -97,9 +97,11 @@ def test_failures_and_hints_in_a_fresh_environment(tmp_path: Path) -> None:
     assert "shipway plugins install shipway-docker" in unknown.stderr
     assert "pip install shipway-docker" in unknown.stderr
 
-    # With no subcommand, `shipway plugins` still lists (nothing here) and says how to add one.
+    # With no subcommand, `shipway plugins` lists (only the core's storage type here) and
+    # says how to add an infrastructure plugin.
     listing = environment.run(shipway, "plugins", cwd=tmp_path)
     assert listing.returncode == 0, listing.stderr
     assert "shipway plugins install process" in listing.stdout
     as_json = environment.run(shipway, "plugins", "--json", cwd=tmp_path)
-    assert as_json.returncode == 0 and as_json.stdout.strip() == "[]", as_json.stderr
+    assert as_json.returncode == 0, as_json.stderr
+    assert [row["name"] for row in json.loads(as_json.stdout)] == ["local-file-system"]

@@ -37,17 +37,17 @@ def plugins_command(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([info.to_dict() for info in infos], indent=2))
         return
-    if not infos:
-        click.echo(
-            "No plugins installed. Install one, e.g.: shipway plugins install process  "
-            "(or: pip install shipway-process)"
-        )
-        return
     rows = []
     for info in infos:
         status = info.status.value + (f": {info.error}" if info.error else "")
         rows.append([info.name, info.kind, info.distribution, info.version, info.module, status])
-    table(["NAME", "KIND", "DISTRIBUTION", "VERSION", "MODULE", "STATUS"], rows)
+    if rows:
+        table(["NAME", "KIND", "DISTRIBUTION", "VERSION", "MODULE", "STATUS"], rows)
+    if not any(info.kind == "infrastructure" for info in infos):
+        click.echo(
+            "No infrastructure plugin installed. Install one, e.g.: shipway plugins install "
+            "process  (or: pip install shipway-process)"
+        )
 
 
 @plugins_command.command("install")
