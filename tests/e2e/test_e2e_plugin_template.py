@@ -52,7 +52,8 @@ def test_generated_plugin_installs_loads_and_passes_its_own_tests(tmp_path: Path
     listed = environment.run(environment.bin("shipway"), "plugins", "--json", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     rows = {row["name"]: row for row in json.loads(listed.stdout)}
-    assert set(rows) == {TYPE_NAME}, rows  # nothing from the development environment
+    # Nothing from the development environment: the plugin and the core's storage type.
+    assert set(rows) == {TYPE_NAME, "local-file-system"}, rows
     assert rows[TYPE_NAME]["status"] == "loaded"
     assert rows[TYPE_NAME]["distribution"] == "shipway-acme-cloud"
     assert rows[TYPE_NAME]["class_name"] == "AcmeCloud"
