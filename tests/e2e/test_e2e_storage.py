@@ -155,3 +155,42 @@ def test_an_unknown_commit_cannot_start(tmp_path: Path, servers: GitServers) -> 
     assert f"storage git-repository {servers.daemon(name)} (ref {'1' * 40})" in line
     assert "no such commit" in line
     assert [p.name for p in cache.iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_deployment_push_sends_new_code_that_later_runs_get(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shared = tmp_path / "shared"
+    write_file(project, "flows/hello.py", FLOW)
+    write_file(project, "data.txt", "first\n")
+    write_file(
+        project,
+        "shipway.yaml",
+        f"""
+        storage:
+          shared: {{type: local-file-system, basepath: {shared}}}
+        deployments:
+          - name: from-git
+            flow: flows/hello.py:hello
+            infrastructure: process
+            storage: shared
+          - name: in-place
+            flow: flows/hello.py:hello
+            infrastructure: process
+        """,
+    )
+    home = tmp_path / "home"
+    env = {"SHIPWAY_HOME": str(home)}
+    assert run_shipway("deployment", "apply", cwd=project, env=env).returncode == 0
+    first = _stored_run(home, tmp_path)
+
+    (project / "data.txt").write_text("second\n", encoding="utf-8")
+    pushed = run_shipway("deployment", "push", "--all", cwd=tmp_path, env=env)
+    without = run_shipway("deployment", "push", "in-place", cwd=tmp_path, env=env)
+    second = _stored_run(home, tmp_path)
+
+    assert "data=first" in first and first.startswith("Completed"), first
+    assert pushed.returncode == 0, pushed.stderr
+    assert pushed.stdout.startswith("updated   from-git (ref "), pushed.stdout
+    assert "data=second" in second, second
+    assert without.returncode == 2 and "has no storage" in without.stderr
+    assert len([p for p in shared.iterdir() if not p.name.startswith(".")]) == 2
