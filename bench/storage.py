@@ -164,6 +164,29 @@ def first_pull_and_apply(root: Path, endpoint: str, runs: int) -> None:
     applies = _timed(apply, runs)
     _report("== 3b. shipway deployment apply + push of the same project ==", applies, 2000)
 
+    baseline = root / "without-storage"
+    (baseline / "flows").mkdir(parents=True)
+    (baseline / "flows" / "hello.py").write_text(FLOW, encoding="utf-8")
+    (baseline / "shipway.yaml").write_text(
+        "deployments:\n  - name: bench\n    flow: flows/hello.py:hello\n"
+        "    infrastructure: process\n",
+        encoding="utf-8",
+    )
+
+    def apply_without_storage() -> None:
+        subprocess.run(
+            [str(shipway), "deployment", "apply"],
+            cwd=baseline,
+            env=environment,
+            capture_output=True,
+            check=True,
+        )
+
+    plain = _timed(apply_without_storage, runs)
+    median = statistics.median(plain) * 1000
+    print("== 3c. for comparison: shipway deployment apply of a deployment without storage ==")
+    print(f"median {median:.0f} ms over {len(plain)} runs (what storage adds: 3b minus this)\n")
+
 
 def _ten_megabyte_project(directory: Path) -> Path:
     (directory / "flows").mkdir(parents=True)
