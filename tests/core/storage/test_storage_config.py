@@ -214,3 +214,35 @@ def test_hook_shipway_storage_types() -> None:
     broken.shipway_storage_types = shipway_storage_types_broken  # type: ignore[attr-defined]
     with pytest.raises(PluginLoadError, match="not a Storage subclass"):
         PluginRegistry(PluginPolicy()).register(broken, "broken")
+
+
+def test_the_hook_trace_masks_a_storage_block_s_secrets(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import types
+
+    from shipway._markers import hookimpl
+    from shipway.jobs import Job
+    from shipway.states import State, StateType
+
+    monkeypatch.setenv("SHIPWAY_TRACE_HOOKS", "1")
+    observer = types.ModuleType("observer")
+
+    @hookimpl
+    def shipway_flow_run_state_changed(job: Job, state: State) -> None:
+        pass
+
+    observer.shipway_flow_run_state_changed = shipway_flow_run_state_changed  # type: ignore[attr-defined]
+    registry = PluginRegistry(PluginPolicy())
+    registry.register(observer, "observer")
+    job = Job(
+        entrypoint="f.py:main",
+        storage={"type": "remote-file-system", "settings": {"secret": "plain-s3-secret"}},
+        storage_ref="abc",
+    )
+
+    registry.flow_run_state_changed(job, State(StateType.PENDING))
+
+    traced = capsys.readouterr().err
+    assert "hook shipway_flow_run_state_changed(job=Job(" in traced
+    assert "plain-s3-secret" not in traced

@@ -84,7 +84,7 @@ def _show(value: Any) -> str:
     """``repr`` with secrets masked (an infrastructure's, and what a
     ``shipway_job_submitting`` hook adds: a plugin injecting credentials is the usual
     reason to write one), cut short if very long."""
-    from shipway.infrastructure import Infrastructure, JobAdditions, mask_secrets
+    from shipway.infrastructure import Infrastructure, Job, JobAdditions, mask_secrets
     from shipway.secrets import mask, secret_values
 
     hidden: set[str] = set()
@@ -95,7 +95,23 @@ def _show(value: Any) -> str:
         hidden = secret_values({"env": value.env})
         masked = {key: text or "" for key, text in mask_secrets(value.env).items()}
         value = dataclasses.replace(value, env=masked)
+    elif isinstance(value, Job) and value.storage:  # the block's secrets, revealed for the run
+        hidden = _secret_named_values(value.storage)
     text = mask(repr(value), hide=hidden)
     if len(text) > _MAX_VALUE_CHARS:
         text = f"{text[:_MAX_VALUE_CHARS]}... ({len(text)} characters)"
     return text
+
+
+def _secret_named_values(block: Any) -> set[str]:
+    """The string values under secret names (``settings.secret``) anywhere in ``block``."""
+    from shipway.secrets import is_secret_name
+
+    found: set[str] = set()
+    if isinstance(block, dict):
+        for key, item in block.items():
+            if isinstance(item, str) and is_secret_name(str(key)):
+                found.add(item)
+            else:
+                found |= _secret_named_values(item)
+    return found
