@@ -97,7 +97,7 @@ def test_an_agent_runs_code_that_exists_only_in_the_repository(
     assert first.startswith("Completed"), first
     assert "hello world from git; data=from-the-repository; in " + str(cache) in first
     assert second.startswith("Completed"), second
-    entries = [p for p in cache.iterdir() if p.is_dir()]
+    entries = [p for p in cache.iterdir() if p.is_dir() and not p.name.startswith(".")]
     assert len(entries) == 1, "the second run pulled again"
 
 
