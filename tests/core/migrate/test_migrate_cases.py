@@ -27,6 +27,7 @@ NAMES = sorted(path.name.removesuffix(".py.before") for path in CASES.glob("*.py
 #: What each case leaves for a person, by line of the original file.
 EXPECTED_NOTES: dict[str, list[tuple[int, str]]] = {
     "prefect_ga_build_from_flow": [
+        (15, "GitHub.load('etl-repo') names the Prefect storage block 'etl-repo'"),
         (17, "storage= is not carried over (removed)"),
         (31, "deployment.apply() removed: store the deployments with `shipway deployment apply"),
         (32, "deployment.apply() removed"),

@@ -83,7 +83,10 @@ def rewrite_deployment_call(
     args: list[cst.Arg] = []
     for arg in updated.args:
         keyword = keyword_of(arg)
-        if keyword is None or (keyword in DEPLOYMENT_FIELDS and keyword != "path"):
+        # storage= holds a Prefect block, not a shipway Storage: the note (_storage) says
+        # which storage: block to write instead.
+        kept = keyword in DEPLOYMENT_FIELDS and keyword not in ("path", "storage")
+        if keyword is None or kept:
             args.append(arg)
             continue
         if keyword in ("storage", "flow_storage"):
