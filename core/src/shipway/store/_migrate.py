@@ -15,7 +15,7 @@ from shipway.store._engine import WRITE
 
 __all__ = ["HEAD_REVISION", "migrate"]
 
-HEAD_REVISION = "0005_log_levels"
+HEAD_REVISION = "0006_storage"
 _ADVISORY_LOCK_KEY = 0x5348_4950  # "SHIP": one key for every shipway database
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"

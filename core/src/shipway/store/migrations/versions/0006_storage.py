@@ -1,8 +1,8 @@
 """Code storage: a deployment's storage block (sealed JSON, like its infrastructure) and
 the content ref last pushed to it; each flow run keeps the pair it was created with.
 
-Revision ID: 0004_storage
-Revises: 0003_run_leases
+Revision ID: 0006_storage
+Revises: 0005_log_levels
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_storage"
-down_revision = "0003_run_leases"
+revision = "0006_storage"
+down_revision = "0005_log_levels"
 branch_labels = None
 depends_on = None
 
